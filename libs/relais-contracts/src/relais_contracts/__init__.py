@@ -1,0 +1,31 @@
+"""Relais event contracts and topic names."""
+
+from relais_contracts.events import (
+    BlobRef,
+    Event,
+    FileDecrypted,
+    FileFetched,
+    FileLoaded,
+    FileRejected,
+    FileTransformed,
+    SourceMissing,
+    SourceSystem,
+    Stage,
+)
+from relais_contracts.topics import ALL_TOPICS, Topic, dead_letter_topic
+
+__all__ = [
+    "ALL_TOPICS",
+    "BlobRef",
+    "Event",
+    "FileDecrypted",
+    "FileFetched",
+    "FileLoaded",
+    "FileRejected",
+    "FileTransformed",
+    "SourceMissing",
+    "SourceSystem",
+    "Stage",
+    "Topic",
+    "dead_letter_topic",
+]

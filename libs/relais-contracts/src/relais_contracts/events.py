@@ -1,0 +1,117 @@
+"""Event contracts exchanged over Kafka.
+
+Every event is a frozen pydantic model with an explicit `schema_version`; a breaking change gets a new model and a new
+topic version. Events never carry file bytes: they carry a `BlobRef` (content address + SHA-256 + size) into the blob
+store. The `file_id` of a file is the SHA-256 of its original bytes and follows the file from stage to stage, so every
+effect can be made idempotent on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    occurred_at: datetime = Field(default_factory=_now)
+
+
+class BlobRef(BaseModel):
+    """A payload in the blob store, addressed by its content."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    media_type: str = "application/octet-stream"
+
+
+class SourceSystem(StrEnum):
+    DIAMANT = "DIAMANT"
+    FINESS = "FINESS"
+    SCANSANTE = "SCANSANTE"
+
+
+class Stage(StrEnum):
+    FETCH = "fetch"
+    DECRYPT = "decrypt"
+    TRANSFORM = "transform"
+    LOAD = "load"
+
+
+class FileFetched(Event):
+    """A file was downloaded from a source and stored; `file_id` is the SHA-256 of the downloaded bytes."""
+
+    schema_version: Literal[1] = 1
+    source_system: SourceSystem
+    file_name: str
+    remote_path: str
+    file_id: str
+    blob: BlobRef
+    source: str | None = None  # e.g. a DIAMANT prefix such as QUO_SAN_FINANCE
+    extraction_date: date | None = None
+
+
+class SourceMissing(Event):
+    """An expected source had no file in the inbox at a poll."""
+
+    schema_version: Literal[1] = 1
+    source_system: SourceSystem
+    source: str
+    inbox: str
+
+
+class FileDecrypted(Event):
+    schema_version: Literal[1] = 1
+    source_system: SourceSystem
+    file_name: str
+    file_id: str
+    source: str | None = None
+    extraction_date: date | None = None
+    encrypted: BlobRef
+    plaintext: BlobRef
+
+
+class FileTransformed(Event):
+    """Rows ready for loading, stored as one blob of JSON lines (`{"table": …, "row": {…}}`)."""
+
+    schema_version: Literal[1] = 1
+    source_system: SourceSystem
+    file_name: str
+    file_id: str
+    source: str | None = None
+    extraction_date: date | None = None
+    rows: BlobRef
+    row_count: int
+    quality_report: dict[str, object] = Field(default_factory=dict)
+
+
+class FileLoaded(Event):
+    schema_version: Literal[1] = 1
+    file_name: str
+    file_id: str
+    source: str | None = None
+    rows_written: int
+    outcome: Literal["loaded", "already_loaded", "superseded"]
+
+
+class FileRejected(Event):
+    """A file that a stage refused; the original stays in the blob store."""
+
+    schema_version: Literal[1] = 1
+    stage: Stage
+    file_name: str
+    file_id: str
+    reason: str
+    blob: BlobRef | None = None

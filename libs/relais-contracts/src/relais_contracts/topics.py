@@ -1,0 +1,27 @@
+"""Every Kafka topic of Relais, declared once. A topic name carries the major version of its event contract."""
+
+from enum import StrEnum
+
+
+class Topic(StrEnum):
+    DIAMANT_FILE_FETCHED = "diamant.file.fetched.v1"
+    DIAMANT_SOURCE_MISSING = "diamant.source.missing.v1"
+    DIAMANT_FILE_DECRYPTED = "diamant.file.decrypted.v1"
+    DIAMANT_FILE_TRANSFORMED = "diamant.file.transformed.v1"
+    DIAMANT_FILE_LOADED = "diamant.file.loaded.v1"
+    DIAMANT_FILE_REJECTED = "diamant.file.rejected.v1"
+    RPU_FILE_RECEIVED = "rpu.file.received.v1"
+    RPU_FILE_INTEGRATED = "rpu.file.integrated.v1"
+    RPU_FILE_REJECTED = "rpu.file.rejected.v1"
+
+    @property
+    def dead_letter(self) -> str:
+        """Where poison messages of this topic go, with the error in their headers."""
+        return dead_letter_topic(self.value)
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+ALL_TOPICS: tuple[str, ...] = tuple(t.value for t in Topic) + tuple(t.dead_letter for t in Topic)

@@ -1,0 +1,1 @@
+"""Runtime platform shared by every Relais service."""

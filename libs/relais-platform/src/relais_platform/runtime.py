@@ -1,0 +1,114 @@
+"""Composition of one service process: settings → logging → tracing → broker → lifespan resources → app.
+
+Nothing connects at import time: `Service` only builds objects; connections open in the FastStream lifespan and
+close on shutdown (SIGTERM / SIGINT, with a graceful wait for in-flight handlers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import asyncpg
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+from opentelemetry.trace import Tracer
+
+from relais_platform.blobstore import FileSystemBlobStore
+from relais_platform.broker import make_broker
+from relais_platform.database import database_pool
+from relais_platform.heartbeat import Probe, run_heartbeat
+from relais_platform.logging import configure_logging
+from relais_platform.settings import PlatformSettings
+from relais_platform.telemetry import setup_tracing
+from relais_platform.topics import ensure_topics
+
+Resource = Callable[[], AbstractAsyncContextManager[Any]]
+
+
+class DatabaseHandle:
+    """The service's asyncpg pool, available once the lifespan has opened it."""
+
+    def __init__(self) -> None:
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database pool is opened in the service lifespan; it is not open now")
+        return self._pool
+
+
+class Service:
+    def __init__(self, name: str, settings: PlatformSettings) -> None:
+        self.name = name
+        self.settings = settings
+        configure_logging(name, settings.telemetry.relais_log_level)
+        self.tracer_provider = setup_tracing(name, settings)
+        self.tracer: Tracer = self.tracer_provider.get_tracer(f"relais.{name}")
+        self.broker: KafkaBroker = make_broker(settings.kafka, self.tracer_provider, client_id=f"relais-{name}")
+        self.blobs = FileSystemBlobStore(settings.storage.blobs)
+        self._resources: list[Resource] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._probes: dict[str, Probe] = {"kafka": self._kafka_ok}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _kafka_ok(self) -> bool:
+        return await self.broker.ping(timeout=2.0)
+
+    def use_database(self) -> DatabaseHandle:
+        handle = DatabaseHandle()
+
+        @asynccontextmanager
+        async def open_pool() -> AsyncIterator[None]:
+            async with database_pool(self.settings.database) as pool:
+                handle._pool = pool
+                yield
+                handle._pool = None
+
+        async def database_ok() -> bool:
+            return bool(await handle.pool.fetchval("SELECT 1"))
+
+        self._resources.append(open_pool)
+        self._probes["postgres"] = database_ok
+        return handle
+
+    def add_resource(self, resource: Resource) -> None:
+        self._resources.append(resource)
+
+    def add_background(self, task: Callable[[], Awaitable[None]]) -> None:
+        """A coroutine run for the life of the process (pollers, schedulers); cancelled on shutdown."""
+        self._background.append(task)
+
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        await ensure_topics(self.settings.kafka.bootstrap_servers)
+        async with AsyncExitStack() as stack:
+            for resource in self._resources:
+                await stack.enter_async_context(resource())
+            try:
+                yield
+            finally:
+                self.tracer_provider.shutdown()
+
+    async def _start_background(self) -> None:
+        # After the broker started: pollers may publish from their first iteration.
+        jobs = [*self._background, lambda: run_heartbeat(self.settings.storage.run_dir, self.name, self._probes)]
+        self._tasks = [asyncio.create_task(job()) for job in jobs]
+
+    async def _stop_background(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def app(self) -> FastStream:
+        app = FastStream(self.broker, lifespan=self._lifespan)
+        app.after_startup(self._start_background)
+        app.on_shutdown(self._stop_background)
+        return app
+
+
+def run(app: FastStream) -> None:
+    asyncio.run(app.run())

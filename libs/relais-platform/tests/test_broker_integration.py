@@ -1,0 +1,83 @@
+"""The broker factory's delivery semantics on the real Kafka broker."""
+
+import asyncio
+import json
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from opentelemetry.sdk.trace import TracerProvider
+
+from relais_contracts import SourceMissing, SourceSystem
+from relais_platform.broker import PoisonMessage, make_broker
+from relais_platform.settings import KafkaSettings
+from relais_platform.topics import ensure_topics
+
+pytestmark = pytest.mark.integration
+
+
+async def _drain(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[tuple[bytes, dict]]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    got: list[tuple[bytes, dict]] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(got) < expected:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    got += [(r.value, {k: v.decode() for k, v in r.headers}) for r in records]
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def test_poison_goes_to_dead_letter_and_later_messages_still_flow(kafka_bootstrap: str, unique: str) -> None:
+    topic = f"test.poison.{unique}"
+    await ensure_topics(kafka_bootstrap, [topic, f"{topic}.dlq"], partitions=1)
+    broker = make_broker(KafkaSettings(bootstrap_servers=kafka_bootstrap), TracerProvider(), client_id="test")
+    handled: list[str] = []
+    done = asyncio.Event()
+
+    @broker.subscriber(topic, group_id=f"g-{unique}", auto_offset_reset="earliest")
+    async def handle(event: SourceMissing) -> None:
+        if event.source == "BAD":
+            raise PoisonMessage("source BAD is not a DIAMANT source")
+        handled.append(event.source)
+        if event.source == "LAST":
+            done.set()
+
+    async with broker:
+        await broker.start()
+        await broker.publish(b'{"not": "a SourceMissing"}', topic)
+        for source in ["BAD", "ANN_RPU", "LAST"]:
+            await broker.publish(SourceMissing(source_system=SourceSystem.DIAMANT, source=source, inbox="x"), topic)
+        await asyncio.wait_for(done.wait(), 30)
+
+    assert handled == ["ANN_RPU", "LAST"]
+    dead = await _drain(kafka_bootstrap, f"{topic}.dlq", 2)
+    assert json.loads(dead[0][0]) == {"not": "a SourceMissing"}
+    assert dead[0][1]["relais-error-type"] == "ValidationError"
+    assert dead[0][1]["relais-original-topic"] == topic
+    assert dead[1][1]["relais-error-type"] == "PoisonMessage"
+    assert "source BAD" in dead[1][1]["relais-error"]
+
+
+async def test_a_transient_failure_is_redelivered_not_lost(kafka_bootstrap: str, unique: str) -> None:
+    topic = f"test.transient.{unique}"
+    await ensure_topics(kafka_bootstrap, [topic, f"{topic}.dlq"], partitions=1)
+    broker = make_broker(KafkaSettings(bootstrap_servers=kafka_bootstrap), TracerProvider(), client_id="test")
+    attempts: list[str] = []
+    done = asyncio.Event()
+
+    @broker.subscriber(topic, group_id=f"g-{unique}", auto_offset_reset="earliest")
+    async def handle(event: SourceMissing) -> None:
+        attempts.append(event.source)
+        if len(attempts) < 3:
+            raise ConnectionRefusedError("database down")
+        done.set()
+
+    async with broker:
+        await broker.start()
+        await broker.publish(SourceMissing(source_system=SourceSystem.DIAMANT, source="ANN_SAE", inbox="x"), topic)
+        await asyncio.wait_for(done.wait(), 30)
+
+    assert attempts == ["ANN_SAE"] * 3

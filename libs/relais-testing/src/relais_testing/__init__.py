@@ -1,0 +1,1 @@
+"""Shared test fixtures (registered as a pytest plugin by the root conftest.py)."""

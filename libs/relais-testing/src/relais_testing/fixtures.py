@@ -1,0 +1,67 @@
+"""pytest fixtures: real infrastructure for integration tests, one fresh database per test session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from relais_platform.database import apply_migrations
+from relais_testing.infra import ROOT, Infra, SftpServer, provide_infra, provide_sftp
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    with provide_infra() as provided:
+        yield provided
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(infra: Infra) -> str:
+    return infra.kafka_bootstrap
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+async def database_url(infra: Infra) -> AsyncIterator[str]:
+    """A database created for this test session, all migrations applied, dropped afterwards."""
+    name = f"relais_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(infra.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _with_database(infra.database_url, name)
+    apply_migrations(url, ROOT / "deploy" / "postgres" / "migrations")
+    yield url
+    admin = await asyncpg.connect(infra.database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def sftp_server() -> SftpServer:
+    return provide_sftp()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topics, groups and rows of one test."""
+    return uuid.uuid4().hex[:8]
