@@ -1,0 +1,1 @@
+"""The `relais` operator command line."""

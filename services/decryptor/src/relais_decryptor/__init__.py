@@ -1,0 +1,1 @@
+"""Decryptor: OpenPGP-decrypts fetched files and checks their integrity."""

@@ -1,0 +1,40 @@
+"""Composition root of the decryptor."""
+
+from __future__ import annotations
+
+import logging
+
+from faststream import FastStream
+
+from relais_contracts import FileDecrypted, FileFetched, Topic
+from relais_decryptor.adapters.keystores import key_store_from
+from relais_decryptor.adapters.sequoia import SequoiaDecryptor
+from relais_decryptor.decrypt import DecryptFile
+from relais_decryptor.settings import DecryptorSettings
+from relais_platform.runtime import Service, run
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: DecryptorSettings | None = None) -> FastStream:
+    settings = settings or DecryptorSettings()
+    service = Service("decryptor", settings)
+    decrypt = DecryptFile(key_store_from(settings), SequoiaDecryptor(), service.blobs, settings.work_dir)
+    broker = service.broker
+
+    @broker.subscriber(Topic.DIAMANT_FILE_FETCHED.value, group_id="relais-decryptor", auto_offset_reset="earliest")
+    async def on_file_fetched(event: FileFetched) -> None:
+        outcome = await decrypt(event)
+        key = event.file_name.encode()
+        if isinstance(outcome, FileDecrypted):
+            await broker.publish(outcome, Topic.DIAMANT_FILE_DECRYPTED.value, key=key)
+            log.info("file decrypted", extra={"file": event.file_name, "plaintext_size": outcome.plaintext.size})
+        else:
+            await broker.publish(outcome, Topic.DIAMANT_FILE_REJECTED.value, key=key)
+            log.error("file rejected", extra={"file": event.file_name, "reason": outcome.reason})
+
+    return service.app()
+
+
+def main() -> None:
+    run(create_app())

@@ -1,0 +1,1 @@
+"""Loader: writes transformed files atomically into PostgreSQL."""

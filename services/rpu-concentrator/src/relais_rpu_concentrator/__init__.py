@@ -1,0 +1,1 @@
+"""Regional RPU concentrator: intake of establishments' files, integration, exports, alerts, replay."""

@@ -1,0 +1,1 @@
+"""Transformer: parses and normalises DIAMANT files into the indicator schema."""
