@@ -9,7 +9,7 @@ from relais_decryptor.decrypt import DecryptFile
 from relais_platform.blobstore import FileSystemBlobStore
 from pydantic import SecretStr
 
-from .conftest import GpgKey
+from relais_testing.gpg import GpgKey
 
 CSV = "Finess;Année;Nombre de passages aux urgences\r\n010000024;2024;31250\r\n".encode()
 NAME = "ANN_RPU_2026_11_20.CSV.gpg"

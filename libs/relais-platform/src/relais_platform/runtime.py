@@ -84,7 +84,7 @@ class Service:
 
     @asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:
-        await ensure_topics(self.settings.kafka.bootstrap_servers)
+        await ensure_topics(self.settings.kafka.bootstrap_servers, self.settings.kafka.all_topics())
         async with AsyncExitStack() as stack:
             for resource in self._resources:
                 await stack.enter_async_context(resource())

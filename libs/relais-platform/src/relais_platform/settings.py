@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from relais_contracts import ALL_TOPICS, Topic
+
 LOCAL_KAFKA = "127.0.0.1:19092"
 LOCAL_DATABASE_URL = "postgresql://relais@127.0.0.1:15432/relais"
 
@@ -19,8 +21,19 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
 
     bootstrap_servers: str = LOCAL_KAFKA
+    # Prepended to every topic and consumer group: isolates test runs or several environments on one cluster.
+    namespace: str = ""
     # Bounded redelivery for messages that fail for a reason other than infrastructure (see broker.py).
     max_handler_attempts: int = Field(default=5, ge=1)
+
+    def topic(self, topic: Topic) -> str:
+        return f"{self.namespace}{topic.value}"
+
+    def group(self, service: str) -> str:
+        return f"{self.namespace}relais-{service}"
+
+    def all_topics(self) -> list[str]:
+        return [f"{self.namespace}{name}" for name in ALL_TOPICS]
 
 
 class DatabaseSettings(BaseSettings):

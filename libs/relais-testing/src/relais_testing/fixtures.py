@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from relais_platform.database import apply_migrations
+from relais_testing.gpg import GpgKey, make_gpg_key
 from relais_testing.infra import ROOT, Infra, SftpServer, provide_infra, provide_sftp
 
 
@@ -65,3 +66,14 @@ def sftp_server() -> SftpServer:
 def unique() -> str:
     """A short unique suffix for topics, groups and rows of one test."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def platform_key(tmp_path_factory: pytest.TempPathFactory) -> GpgKey:
+    """The platform's key pair, made by GnuPG itself."""
+    return make_gpg_key(tmp_path_factory.mktemp("gpg") / "home", "diamant@relais.invalid")
+
+
+@pytest.fixture(scope="session")
+def other_key(tmp_path_factory: pytest.TempPathFactory) -> GpgKey:
+    return make_gpg_key(tmp_path_factory.mktemp("gpg-other") / "home", "someone-else@relais.invalid")

@@ -20,17 +20,17 @@ def create_app(settings: DecryptorSettings | None = None) -> FastStream:
     settings = settings or DecryptorSettings()
     service = Service("decryptor", settings)
     decrypt = DecryptFile(key_store_from(settings), SequoiaDecryptor(), service.blobs, settings.work_dir)
-    broker = service.broker
+    broker, kafka = service.broker, settings.kafka
 
-    @broker.subscriber(Topic.DIAMANT_FILE_FETCHED.value, group_id="relais-decryptor", auto_offset_reset="earliest")
+    @broker.subscriber(kafka.topic(Topic.DIAMANT_FILE_FETCHED), group_id=kafka.group("decryptor"), auto_offset_reset="earliest")
     async def on_file_fetched(event: FileFetched) -> None:
         outcome = await decrypt(event)
         key = event.file_name.encode()
         if isinstance(outcome, FileDecrypted):
-            await broker.publish(outcome, Topic.DIAMANT_FILE_DECRYPTED.value, key=key)
+            await broker.publish(outcome, kafka.topic(Topic.DIAMANT_FILE_DECRYPTED), key=key)
             log.info("file decrypted", extra={"file": event.file_name, "plaintext_size": outcome.plaintext.size})
         else:
-            await broker.publish(outcome, Topic.DIAMANT_FILE_REJECTED.value, key=key)
+            await broker.publish(outcome, kafka.topic(Topic.DIAMANT_FILE_REJECTED), key=key)
             log.error("file rejected", extra={"file": event.file_name, "reason": outcome.reason})
 
     return service.app()

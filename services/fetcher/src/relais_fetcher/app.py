@@ -21,9 +21,10 @@ log = logging.getLogger(__name__)
 class BrokerPublisher:
     def __init__(self, service: Service) -> None:
         self._broker = service.broker
+        self._kafka = service.settings.kafka
 
     async def publish(self, event: Event, topic: Topic, key: str) -> None:
-        await self._broker.publish(event, topic.value, key=key.encode())
+        await self._broker.publish(event, self._kafka.topic(topic), key=key.encode())
 
 
 def _select(name: str) -> tuple[str, object] | None:

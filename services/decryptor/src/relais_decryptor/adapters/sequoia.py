@@ -10,21 +10,22 @@ from relais_decryptor.ports import DecryptionFailed
 
 # Sequoia's messages, first line only (the rest is a Rust backtrace), mapped to words an operator can act on.
 _REASONS = {
-    "No key to decrypt message": "aucune clé privée ne correspond au destinataire du fichier (mauvaise clé)",
-    "unexpected EOF": "fichier tronqué (fin de données inattendue)",
-    "Malformed packet": "fichier corrompu (paquet OpenPGP invalide)",
-    "Truncated packet": "fichier tronqué ou corrompu",
-    "MDC": "contrôle d'intégrité OpenPGP (MDC) en échec",
-    "Manipulated message": "contrôle d'intégrité OpenPGP en échec (message altéré)",
+    "no key to decrypt message": "aucune clé privée ne correspond au destinataire du fichier (mauvaise clé)",
+    "unexpected eof": "fichier tronqué (fin de données inattendue)",
+    "malformed packet": "fichier corrompu (paquet OpenPGP invalide)",
+    "truncated packet": "fichier tronqué ou corrompu",
+    "mdc": "contrôle d'intégrité OpenPGP (MDC) en échec",
+    "manipulated": "contrôle d'intégrité OpenPGP en échec (message altéré)",
 }
 
 
 def _reason(error: BaseException) -> str:
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     for needle, reason in _REASONS.items():
-        if needle in first:
+        if needle in first.lower():
             return f"{reason} — {first}"
-    return f"déchiffrement impossible — {first}"
+    # The key matched but the data did not decode: whatever layer noticed it, the file is damaged.
+    return f"fichier endommagé (tronqué, corrompu ou altéré) — {first}"
 
 
 class SequoiaDecryptor:

@@ -1,0 +1,160 @@
+"""Writes one transformed file into PostgreSQL in one transaction.
+
+In the same transaction: the rows (COPY into a staging table, then one upsert per table that touches only the
+columns the file's source owns), `date_mise_a_jour_fichier_source`, and the `loaded_file` ledger row. Loads of one
+source are serialised by an advisory lock, so "is a newer file already loaded?" cannot race.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from relais_contracts.rows import Row
+
+Converter = Callable[[Any], Any]
+
+
+def _to_date(value: Any) -> date | None:
+    return None if value is None else value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _to_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _to_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _to_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "date": _to_date,
+    "integer": _to_int,
+    "bigint": _to_int,
+    "smallint": _to_int,
+    "double precision": _to_float,
+    "real": _to_float,
+    "numeric": _to_float,
+    "boolean": _to_bool,
+}
+
+
+class TableShape:
+    def __init__(self, name: str, key: list[str], types: dict[str, str]) -> None:
+        self.name = name
+        self.key = key
+        self.types = types
+
+    def convert(self, column: str, value: Any) -> Any:
+        if column not in self.types:
+            raise KeyError(f"la table {self.name} n'a pas de colonne {column!r}")
+        return _CONVERTERS.get(self.types[column], lambda v: v)(value)
+
+
+async def table_shape(conn: asyncpg.Connection, table: str) -> TableShape:
+    types = {
+        r["column_name"]: r["data_type"]
+        for r in await conn.fetch(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = $1",
+            table,
+        )
+    }
+    if not types:
+        raise KeyError(f"table inconnue : {table}")
+    key = [
+        r["attname"]
+        for r in await conn.fetch(
+            """SELECT a.attname FROM pg_index i
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+               WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)""",
+            table,
+        )
+    ]
+    return TableShape(table, key, types)
+
+
+async def upsert_rows(conn: asyncpg.Connection, rows: Iterable[tuple[str, Row]]) -> int:
+    """Upsert partial rows; rows of one table with the same set of columns are written in one COPY + INSERT."""
+    batches: dict[tuple[str, tuple[str, ...]], list[Row]] = defaultdict(list)
+    for table, row in rows:
+        batches[(table, tuple(sorted(row)))].append(row)
+    shapes: dict[str, TableShape] = {}
+    written = 0
+    for (table, columns), batch in batches.items():
+        shape = shapes.get(table) or await table_shape(conn, table)
+        shapes[table] = shape
+        # One statement cannot update a row twice: within a file the last row of a key wins (the transformer has
+        # already resolved and reported duplicates; this only keeps the database safe).
+        unique: dict[tuple[Any, ...], Row] = {tuple(row.get(k) for k in shape.key): row for row in batch}
+        records = [tuple(shape.convert(c, row[c]) for c in columns) for row in unique.values()]
+        staging = f"staging_{table}"
+        await conn.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" (LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DROP'
+        )
+        await conn.execute(f'TRUNCATE "{staging}"')
+        await conn.copy_records_to_table(staging, records=records, columns=list(columns))
+        owned = [c for c in columns if c not in shape.key]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        conflict = ", ".join(f'"{c}"' for c in shape.key)
+        if owned:
+            assignments = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in owned)
+            changed = " OR ".join(f'"{table}"."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in owned)
+            action = f"DO UPDATE SET {assignments} WHERE {changed}"
+        else:
+            action = "DO NOTHING"
+        await conn.execute(
+            f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM "{staging}" ON CONFLICT ({conflict}) {action}'
+        )
+        written += len(records)
+    return written
+
+
+async def load_file(
+    conn: asyncpg.Connection,
+    *,
+    file_id: str,
+    source: str,
+    file_name: str,
+    extraction_date: date | None,
+    rows: Iterable[tuple[str, Row]],
+    quality_report: str,
+) -> tuple[str, int]:
+    """Apply one file atomically; returns (outcome, rows written). Call inside a transaction."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", source)
+    if await conn.fetchval("SELECT 1 FROM loaded_file WHERE file_id = $1", file_id):
+        return "already_loaded", 0
+    newest = await conn.fetchval(
+        "SELECT max(extraction_date) FROM loaded_file WHERE source = $1 AND outcome = 'loaded'", source
+    )
+    if newest is not None and extraction_date is not None and extraction_date < newest:
+        outcome, written = "superseded", 0  # an older extract arriving late never overwrites newer data
+    else:
+        outcome, written = "loaded", await upsert_rows(conn, rows)
+        if extraction_date is not None:
+            await conn.execute(
+                """INSERT INTO date_mise_a_jour_fichier_source (fichier, derniere_mise_a_jour) VALUES ($1, $2)
+                   ON CONFLICT (fichier) DO UPDATE SET derniere_mise_a_jour = EXCLUDED.derniere_mise_a_jour""",
+                source,
+                extraction_date,
+            )
+    await conn.execute(
+        """INSERT INTO loaded_file (file_id, source, file_name, extraction_date, outcome, rows_written, quality_report)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)""",
+        file_id,
+        source,
+        file_name,
+        extraction_date,
+        outcome,
+        written,
+        quality_report,
+    )
+    return outcome, written
