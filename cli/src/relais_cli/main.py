@@ -1,10 +1,10 @@
 """relais — operate the Relais stack.
 
-    relais up | down | status            the local stack (Kafka, PostgreSQL, SFTP inbox and the five services)
-    relais service run NAME              run one service in the foreground
-    relais lag                           consumer-group lag per topic
-    relais trace [TRACE_ID]              print one trace as a tree with durations (no id: the recent traces)
-    relais db migrate                    apply pending schema migrations
+relais up | down | status            the local stack (Kafka, PostgreSQL, SFTP inbox and the five services)
+relais service run NAME              run one service in the foreground
+relais lag                           consumer-group lag per topic
+relais trace [TRACE_ID]              print one trace as a tree with durations (no id: the recent traces)
+relais db migrate                    apply pending schema migrations
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import os
 from pathlib import Path
 
 import typer
-
-from relais_cli import stack
 from relais_platform.database import apply_migrations
 from relais_platform.heartbeat import read_status
 from relais_platform.settings import PlatformSettings
 from relais_platform.topics import ensure_topics
 from relais_platform.tracefile import read_spans, recent_traces, render_tree
+
+from relais_cli import stack
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 service_app = typer.Typer(help="One service at a time.", no_args_is_help=True)
@@ -54,12 +54,14 @@ def up(services: bool = typer.Option(True, help="Also start the five services.")
         if not ok:
             raise typer.Exit(1)
     db_migrate()
-    created = asyncio.run(ensure_topics(settings.kafka.bootstrap_servers))
+    created = asyncio.run(ensure_topics(settings.kafka.bootstrap_servers, settings.kafka.all_topics()))
     typer.echo(f"topics created: {len(created)}" if created else "topics present")
     if services:
         for service in stack.SERVICES:
             pid = stack.start_service(settings.storage.var_dir, service)
-            typer.echo(f"{service}: started (pid {pid}), log {settings.storage.var_dir / 'log' / service}.log")
+            typer.echo(
+                f"{service}: started (pid {pid}), log {settings.storage.var_dir / 'log' / service}.log"
+            )
 
 
 @app.command()
@@ -84,8 +86,8 @@ def status() -> None:
         typer.echo(output.splitlines()[-1] if output else f"{name}: unknown")
     for service in stack.SERVICES:
         state, raw = read_status(settings.storage.run_dir, service)
-        checks = raw.get("checks") or {}
-        detail = ", ".join(f"{k} {'ok' if v else 'KO'}" for k, v in checks.items())  # type: ignore[union-attr]
+        checks = raw.get("checks")
+        detail = ", ".join(f"{k} {'ok' if v else 'KO'}" for k, v in checks.items()) if isinstance(checks, dict) else ""
         typer.echo(f"{service}: {state}" + (f" ({detail})" if detail else ""))
         healthy &= state == "healthy"
     raise typer.Exit(0 if healthy else 1)

@@ -2,7 +2,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from relais_platform.blobstore import BlobCorrupted, BlobNotFound, FileSystemBlobStore
 
 

@@ -6,7 +6,6 @@ import json
 import pytest
 from aiokafka import AIOKafkaConsumer
 from opentelemetry.sdk.trace import TracerProvider
-
 from relais_contracts import SourceMissing, SourceSystem
 from relais_platform.broker import PoisonMessage, make_broker
 from relais_platform.settings import KafkaSettings
@@ -15,7 +14,9 @@ from relais_platform.topics import ensure_topics
 pytestmark = pytest.mark.integration
 
 
-async def _drain(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[tuple[bytes, dict]]:
+async def _drain(
+    bootstrap: str, topic: str, expected: int, timeout: float = 30.0
+) -> list[tuple[bytes, dict]]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     got: list[tuple[bytes, dict]] = []
@@ -30,7 +31,9 @@ async def _drain(bootstrap: str, topic: str, expected: int, timeout: float = 30.
     return got
 
 
-async def test_poison_goes_to_dead_letter_and_later_messages_still_flow(kafka_bootstrap: str, unique: str) -> None:
+async def test_poison_goes_to_dead_letter_and_later_messages_still_flow(
+    kafka_bootstrap: str, unique: str
+) -> None:
     topic = f"test.poison.{unique}"
     await ensure_topics(kafka_bootstrap, [topic, f"{topic}.dlq"], partitions=1)
     broker = make_broker(KafkaSettings(bootstrap_servers=kafka_bootstrap), TracerProvider(), client_id="test")
@@ -49,7 +52,9 @@ async def test_poison_goes_to_dead_letter_and_later_messages_still_flow(kafka_bo
         await broker.start()
         await broker.publish(b'{"not": "a SourceMissing"}', topic)
         for source in ["BAD", "ANN_RPU", "LAST"]:
-            await broker.publish(SourceMissing(source_system=SourceSystem.DIAMANT, source=source, inbox="x"), topic)
+            await broker.publish(
+                SourceMissing(source_system=SourceSystem.DIAMANT, source=source, inbox="x"), topic
+            )
         await asyncio.wait_for(done.wait(), 30)
 
     assert handled == ["ANN_RPU", "LAST"]
@@ -77,7 +82,9 @@ async def test_a_transient_failure_is_redelivered_not_lost(kafka_bootstrap: str,
 
     async with broker:
         await broker.start()
-        await broker.publish(SourceMissing(source_system=SourceSystem.DIAMANT, source="ANN_SAE", inbox="x"), topic)
+        await broker.publish(
+            SourceMissing(source_system=SourceSystem.DIAMANT, source="ANN_SAE", inbox="x"), topic
+        )
         await asyncio.wait_for(done.wait(), 30)
 
     assert attempts == ["ANN_SAE"] * 3

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-
 from relais_contracts import FileDecrypted, FileFetched, SourceSystem, Topic
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_platform.settings import KafkaSettings
@@ -33,7 +32,9 @@ async def publish(bootstrap: str, topic: str, events: list[FileFetched]) -> None
     await producer.start()
     try:
         for event in events:
-            await producer.send_and_wait(topic, event.model_dump_json().encode(), key=event.file_name.encode())
+            await producer.send_and_wait(
+                topic, event.model_dump_json().encode(), key=event.file_name.encode()
+            )
     finally:
         await producer.stop()
 
@@ -71,17 +72,28 @@ async def test_services_reconnect_after_the_broker_is_killed_and_nothing_is_lost
             plain = tmp_path / f"ANN_RPU_{n:04d}.CSV"
             plain.write_text(f"Finess;Année;Nombre de passages aux urgences\n010000024;2024;{n}\n")
             ref = blobs.put_file(platform_key.encrypt(plain, tmp_path / f"{plain.name}.gpg"))
-            events.append(FileFetched(
-                source_system=SourceSystem.DIAMANT, file_name=f"{plain.name}.gpg", remote_path="x",
-                file_id=ref.sha256, blob=ref, source="ANN_RPU",
-            ))
+            events.append(
+                FileFetched(
+                    source_system=SourceSystem.DIAMANT,
+                    file_name=f"{plain.name}.gpg",
+                    remote_path="x",
+                    file_id=ref.sha256,
+                    blob=ref,
+                    source="ANN_RPU",
+                )
+            )
         return events
 
     first, second = batch(0, 20), batch(20, 20)
-    processes = ServiceProcesses(var, {
-        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap, "KAFKA_NAMESPACE": namespace,
-        "DATABASE_URL": database_url, "RELAIS_DECRYPTOR_PRIVATE_KEY_FILE": str(var / "keys" / "key.asc"),
-    })
+    processes = ServiceProcesses(
+        var,
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+            "KAFKA_NAMESPACE": namespace,
+            "DATABASE_URL": database_url,
+            "RELAIS_DECRYPTOR_PRIVATE_KEY_FILE": str(var / "keys" / "key.asc"),
+        },
+    )
     processes.start("decryptor")
     try:
         await processes.wait_healthy()

@@ -1,14 +1,12 @@
 from pathlib import Path
 
 import pytest
-
+from pydantic import SecretStr
 from relais_contracts import FileDecrypted, FileFetched, FileRejected, SourceSystem, Stage
 from relais_decryptor.adapters.keystores import EnvKeyStore, FileKeyStore, KeyUnavailable
 from relais_decryptor.adapters.sequoia import SequoiaDecryptor
 from relais_decryptor.decrypt import DecryptFile
 from relais_platform.blobstore import FileSystemBlobStore
-from pydantic import SecretStr
-
 from relais_testing.gpg import GpgKey
 
 CSV = "Finess;Année;Nombre de passages aux urgences\r\n010000024;2024;31250\r\n".encode()
@@ -18,8 +16,12 @@ NAME = "ANN_RPU_2026_11_20.CSV.gpg"
 def fetched(blobs: FileSystemBlobStore, payload: bytes) -> FileFetched:
     ref = blobs.put_bytes(payload)
     return FileFetched(
-        source_system=SourceSystem.DIAMANT, file_name=NAME, remote_path=f"DIAMANT/incoming/{NAME}",
-        file_id=ref.sha256, blob=ref, source="ANN_RPU",
+        source_system=SourceSystem.DIAMANT,
+        file_name=NAME,
+        remote_path=f"DIAMANT/incoming/{NAME}",
+        file_id=ref.sha256,
+        blob=ref,
+        source="ANN_RPU",
     )
 
 
@@ -35,7 +37,9 @@ def use_case(tmp_path: Path, key: GpgKey) -> tuple[DecryptFile, FileSystemBlobSt
     return DecryptFile(keys, SequoiaDecryptor(), blobs, tmp_path / "work"), blobs
 
 
-async def test_a_gnupg_file_is_decrypted_into_a_new_blob(tmp_path: Path, platform_key: GpgKey, encrypted: bytes) -> None:
+async def test_a_gnupg_file_is_decrypted_into_a_new_blob(
+    tmp_path: Path, platform_key: GpgKey, encrypted: bytes
+) -> None:
     decrypt, blobs = use_case(tmp_path, platform_key)
     event = fetched(blobs, encrypted)
     outcome = await decrypt(event)

@@ -10,7 +10,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-
 from relais_contracts import Event, FileFetched, SourceMissing, SourceSystem, Topic
 from relais_fetcher.adapters.sftp_source import SftpFileSource
 from relais_fetcher.fetch import InboxFetch
@@ -71,13 +70,24 @@ def inbox(sftp_server: SftpServer, unique: str) -> tuple[SftpServer, str, Path]:
 
 def make_fetch(server: SftpServer, remote_inbox: str, tmp_path: Path, ledger, recorder) -> InboxFetch:
     settings = SftpSettings(
-        host=server.host, port=server.port, username=server.username, client_key=server.client_key,
-        known_hosts=server.known_hosts, inbox=remote_inbox,
+        host=server.host,
+        port=server.port,
+        username=server.username,
+        client_key=server.client_key,
+        known_hosts=server.known_hosts,
+        inbox=remote_inbox,
     )
     return InboxFetch(
-        source=SftpFileSource(settings), ledger=ledger, blobs=FileSystemBlobStore(tmp_path / "blobs"),
-        publisher=recorder, tracer=TracerProvider().get_tracer("t"), select=select, expected_sources=PREFIXES,
-        source_system=SourceSystem.DIAMANT, inbox=remote_inbox, partial_dir=tmp_path / "partial",
+        source=SftpFileSource(settings),
+        ledger=ledger,
+        blobs=FileSystemBlobStore(tmp_path / "blobs"),
+        publisher=recorder,
+        tracer=TracerProvider().get_tracer("t"),
+        select=select,
+        expected_sources=PREFIXES,
+        source_system=SourceSystem.DIAMANT,
+        inbox=remote_inbox,
+        partial_dir=tmp_path / "partial",
     )
 
 
@@ -135,12 +145,18 @@ async def test_an_interrupted_download_resumes_where_it_stopped(inbox, tmp_path:
 async def test_an_unpinned_host_key_is_refused(inbox, tmp_path: Path) -> None:
     server, remote, _ = inbox
     wrong = tmp_path / "known_hosts"
-    wrong.write_text(f"[127.0.0.1]:{server.port} " + server.known_hosts.read_text().split(" ", 1)[1].replace("A", "B", 3))
-    settings = SftpSettings(
-        host=server.host, port=server.port, username=server.username, client_key=server.client_key,
-        known_hosts=wrong, inbox=remote,
+    wrong.write_text(
+        f"[127.0.0.1]:{server.port} " + server.known_hosts.read_text().split(" ", 1)[1].replace("A", "B", 3)
     )
-    with pytest.raises(Exception, match="(?i)host key"):
+    settings = SftpSettings(
+        host=server.host,
+        port=server.port,
+        username=server.username,
+        client_key=server.client_key,
+        known_hosts=wrong,
+        inbox=remote,
+    )
+    with pytest.raises(Exception, match=r"(?i)host key"):
         await SftpFileSource(settings).list_files()
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 Row = dict[str, Any]
+
+
+class Writable(Protocol):
+    def write(self, chunk: bytes, /) -> Any: ...
 
 
 def _default(value: object) -> str:
@@ -20,10 +24,12 @@ def _default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not serialisable in a rows blob")
 
 
-def write_rows(out: IO[bytes], rows: Iterable[tuple[str, Row]]) -> int:
+def write_rows(out: Writable, rows: Iterable[tuple[str, Row]]) -> int:
     count = 0
     for table, row in rows:
-        out.write(json.dumps({"table": table, "row": row}, default=_default, ensure_ascii=False).encode() + b"\n")
+        out.write(
+            json.dumps({"table": table, "row": row}, default=_default, ensure_ascii=False).encode() + b"\n"
+        )
         count += 1
     return count
 

@@ -68,7 +68,9 @@ class FileSystemBlobStore:
         return self.root / sha256[:2] / sha256[2:]
 
     @contextmanager
-    def writer(self, media_type: str = "application/octet-stream") -> Iterator[tuple[BlobWriter, list[BlobRef]]]:
+    def writer(
+        self, media_type: str = "application/octet-stream"
+    ) -> Iterator[tuple[BlobWriter, list[BlobRef]]]:
         """Stream a blob in; the ref is appended to the yielded list when the block exits without error."""
         fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
         refs: list[BlobRef] = []

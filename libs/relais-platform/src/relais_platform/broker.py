@@ -27,8 +27,8 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
-
 from relais_contracts import dead_letter_topic
+
 from relais_platform.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,9 @@ class _DeadLetterMiddleware(BaseMiddleware[Any, Any]):
         except INFRASTRUCTURE_ERRORS as error:
             attempt = self._policy.attempt(key)
             delay = min(self._policy.backoff_s * 2 ** min(attempt - 1, 10), self._policy.max_backoff_s)
-            log.warning("infrastructure failure, will retry", extra={"attempt": attempt, "error": repr(error)})
+            log.warning(
+                "infrastructure failure, will retry", extra={"attempt": attempt, "error": repr(error)}
+            )
             await asyncio.sleep(delay)
             raise
         except Exception as error:

@@ -18,7 +18,9 @@ DEFAULT_MIGRATIONS = Path("deploy/postgres/migrations")
 
 @asynccontextmanager
 async def database_pool(settings: DatabaseSettings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.database_pool_max_size)
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=1, max_size=settings.database_pool_max_size
+    )
     try:
         yield pool
     finally:

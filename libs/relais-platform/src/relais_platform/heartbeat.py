@@ -24,7 +24,13 @@ async def run_heartbeat(run_dir: Path, service: str, probes: dict[str, Probe], e
                 checks[name] = await asyncio.wait_for(probe(), timeout=3.0)
             except Exception:
                 checks[name] = False
-        status = {"service": service, "pid": os.getpid(), "started_at": started, "at": time.time(), "checks": checks}
+        status = {
+            "service": service,
+            "pid": os.getpid(),
+            "started_at": started,
+            "at": time.time(),
+            "checks": checks,
+        }
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(status))
         tmp.replace(target)

@@ -7,7 +7,7 @@ close on shutdown (SIGTERM / SIGINT, with a graceful wait for in-flight handlers
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -48,10 +48,12 @@ class Service:
         configure_logging(name, settings.telemetry.relais_log_level)
         self.tracer_provider = setup_tracing(name, settings)
         self.tracer: Tracer = self.tracer_provider.get_tracer(f"relais.{name}")
-        self.broker: KafkaBroker = make_broker(settings.kafka, self.tracer_provider, client_id=f"relais-{name}")
+        self.broker: KafkaBroker = make_broker(
+            settings.kafka, self.tracer_provider, client_id=f"relais-{name}"
+        )
         self.blobs = FileSystemBlobStore(settings.storage.blobs)
         self._resources: list[Resource] = []
-        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._probes: dict[str, Probe] = {"kafka": self._kafka_ok}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -78,7 +80,7 @@ class Service:
     def add_resource(self, resource: Resource) -> None:
         self._resources.append(resource)
 
-    def add_background(self, task: Callable[[], Awaitable[None]]) -> None:
+    def add_background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A coroutine run for the life of the process (pollers, schedulers); cancelled on shutdown."""
         self._background.append(task)
 
@@ -95,8 +97,11 @@ class Service:
 
     async def _start_background(self) -> None:
         # After the broker started: pollers may publish from their first iteration.
-        jobs = [*self._background, lambda: run_heartbeat(self.settings.storage.run_dir, self.name, self._probes)]
+        jobs = [*self._background, self._heartbeat]
         self._tasks = [asyncio.create_task(job()) for job in jobs]
+
+    async def _heartbeat(self) -> None:
+        await run_heartbeat(self.settings.storage.run_dir, self.name, self._probes)
 
     async def _stop_background(self) -> None:
         for task in self._tasks:

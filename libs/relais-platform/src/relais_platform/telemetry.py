@@ -56,7 +56,9 @@ def setup_tracing(service_name: str, settings: PlatformSettings) -> TracerProvid
     name = settings.telemetry.otel_service_name or service_name
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
     trace_file = settings.trace_dir / f"{name}.{os.getpid()}.jsonl"
-    provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(trace_file), schedule_delay_millis=500))
+    provider.add_span_processor(
+        BatchSpanProcessor(JsonLinesSpanExporter(trace_file), schedule_delay_millis=500)
+    )
     if settings.telemetry.otlp_enabled:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -19,9 +19,22 @@ class GpgKey:
 
     def encrypt(self, plaintext: Path, out: Path) -> Path:
         subprocess.run(
-            ["gpg", "--batch", "--yes", "--trust-model", "always", "-r", self.email, "-o", str(out), "-e",
-             str(plaintext)],
-            check=True, capture_output=True, env=self._env(),
+            [
+                "gpg",
+                "--batch",
+                "--yes",
+                "--trust-model",
+                "always",
+                "-r",
+                self.email,
+                "-o",
+                str(out),
+                "-e",
+                str(plaintext),
+            ],
+            check=True,
+            capture_output=True,
+            env=self._env(),
         )
         return out
 
@@ -31,8 +44,20 @@ def make_gpg_key(home: Path, email: str) -> GpgKey:
     home.mkdir(mode=0o700, parents=True)
     env = {**os.environ, "GNUPGHOME": str(home)}
     subprocess.run(
-        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", f"Relais test <{email}>", "rsa2048", "encr", "never"],
-        check=True, capture_output=True, env=env,
+        [
+            "gpg",
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            f"Relais test <{email}>",
+            "rsa2048",
+            "encr",
+            "never",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
     )
     secret = subprocess.run(
         ["gpg", "--batch", "--armor", "--export-secret-keys", email], check=True, capture_output=True, env=env

@@ -63,7 +63,11 @@ def provide_infra() -> Iterator[Infra]:
         return
     _script(str(DEPLOY / "kafka" / "kafka.sh"), "start")
     _script(str(DEPLOY / "postgres" / "postgres.sh"), "start")
-    yield Infra(kafka or "127.0.0.1:19092", database or _script(str(DEPLOY / "postgres" / "postgres.sh"), "url"), "local")
+    yield Infra(
+        kafka or "127.0.0.1:19092",
+        database or _script(str(DEPLOY / "postgres" / "postgres.sh"), "url"),
+        "local",
+    )
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from faststream import FastStream
-
 from relais_contracts import FileDecrypted, FileFetched, Topic
+from relais_platform.runtime import Service, run
+
 from relais_decryptor.adapters.keystores import key_store_from
 from relais_decryptor.adapters.sequoia import SequoiaDecryptor
 from relais_decryptor.decrypt import DecryptFile
 from relais_decryptor.settings import DecryptorSettings
-from relais_platform.runtime import Service, run
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +22,19 @@ def create_app(settings: DecryptorSettings | None = None) -> FastStream:
     decrypt = DecryptFile(key_store_from(settings), SequoiaDecryptor(), service.blobs, settings.work_dir)
     broker, kafka = service.broker, settings.kafka
 
-    @broker.subscriber(kafka.topic(Topic.DIAMANT_FILE_FETCHED), group_id=kafka.group("decryptor"), auto_offset_reset="earliest")
+    @broker.subscriber(
+        kafka.topic(Topic.DIAMANT_FILE_FETCHED),
+        group_id=kafka.group("decryptor"),
+        auto_offset_reset="earliest",
+    )
     async def on_file_fetched(event: FileFetched) -> None:
         outcome = await decrypt(event)
         key = event.file_name.encode()
         if isinstance(outcome, FileDecrypted):
             await broker.publish(outcome, kafka.topic(Topic.DIAMANT_FILE_DECRYPTED), key=key)
-            log.info("file decrypted", extra={"file": event.file_name, "plaintext_size": outcome.plaintext.size})
+            log.info(
+                "file decrypted", extra={"file": event.file_name, "plaintext_size": outcome.plaintext.size}
+            )
         else:
             await broker.publish(outcome, kafka.topic(Topic.DIAMANT_FILE_REJECTED), key=key)
             log.error("file rejected", extra={"file": event.file_name, "reason": outcome.reason})

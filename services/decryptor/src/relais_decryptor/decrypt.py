@@ -10,8 +10,9 @@ import tempfile
 from pathlib import Path
 
 from relais_contracts import FileDecrypted, FileFetched, FileRejected, Stage
-from relais_decryptor.ports import DecryptionFailed, Decryptor, KeyStore
 from relais_platform.blobstore import BlobCorrupted, FileSystemBlobStore
+
+from relais_decryptor.ports import DecryptionFailed, Decryptor, KeyStore
 
 
 def plaintext_name(file_name: str) -> str:
@@ -19,7 +20,9 @@ def plaintext_name(file_name: str) -> str:
 
 
 class DecryptFile:
-    def __init__(self, keys: KeyStore, decryptor: Decryptor, blobs: FileSystemBlobStore, work_dir: Path) -> None:
+    def __init__(
+        self, keys: KeyStore, decryptor: Decryptor, blobs: FileSystemBlobStore, work_dir: Path
+    ) -> None:
         self._keys = keys
         self._decryptor = decryptor
         self._blobs = blobs
@@ -36,7 +39,9 @@ class DecryptFile:
             plaintext = Path(scratch) / plaintext_name(event.file_name)
             try:
                 # Decryption is CPU-bound and synchronous: keep the event loop (and Kafka heartbeats) responsive.
-                await asyncio.to_thread(self._decryptor.decrypt_file, key, self._blobs.path(event.blob), plaintext)
+                await asyncio.to_thread(
+                    self._decryptor.decrypt_file, key, self._blobs.path(event.blob), plaintext
+                )
             except DecryptionFailed as error:
                 return self._reject(event, str(error))
             ref = self._blobs.put_file(plaintext, media_type="text/csv")
@@ -53,5 +58,9 @@ class DecryptFile:
     @staticmethod
     def _reject(event: FileFetched, reason: str) -> FileRejected:
         return FileRejected(
-            stage=Stage.DECRYPT, file_name=event.file_name, file_id=event.file_id, reason=reason, blob=event.blob
+            stage=Stage.DECRYPT,
+            file_name=event.file_name,
+            file_id=event.file_id,
+            reason=reason,
+            blob=event.blob,
         )

@@ -5,7 +5,6 @@ from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
-
 from relais_platform.settings import PlatformSettings
 
 

@@ -6,14 +6,14 @@ import asyncio
 import logging
 
 from faststream import FastStream
-
 from relais_contracts import Event, SourceSystem, Topic
 from relais_diamant.sources import DiamantSource, match_file_name
+from relais_platform.runtime import Service, run
+
 from relais_fetcher.adapters.pg_ledger import PostgresFetchLedger
 from relais_fetcher.adapters.sftp_source import SftpFileSource
 from relais_fetcher.fetch import InboxFetch
 from relais_fetcher.settings import FetcherSettings
-from relais_platform.runtime import Service, run
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,12 @@ def create_app(settings: FetcherSettings | None = None) -> FastStream:
                 report = await fetch.poll()
                 log.info(
                     "poll done",
-                    extra={"fetched": len(report.fetched), "unchanged": len(report.unchanged),
-                           "missing_sources": report.missing_sources, "failed": report.failed},
+                    extra={
+                        "fetched": len(report.fetched),
+                        "unchanged": len(report.unchanged),
+                        "missing_sources": report.missing_sources,
+                        "failed": report.failed,
+                    },
                 )
             except Exception:  # the inbox or the broker is down: log and try again at the next tick
                 log.exception("poll failed")

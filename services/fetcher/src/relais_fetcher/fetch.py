@@ -15,10 +15,10 @@ from typing import Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Tracer
-
 from relais_contracts import Event, FileFetched, SourceMissing, SourceSystem, Topic
-from relais_fetcher.ports import FetchLedger, FileSource, RemoteFile
 from relais_platform.blobstore import FileSystemBlobStore
+
+from relais_fetcher.ports import FetchLedger, FileSource, RemoteFile
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,9 @@ class InboxFetch:
             for source in self._expected:
                 if source not in present:
                     report.missing_sources.append(source)
-                    log.warning("expected source absent from inbox", extra={"source": source, "inbox": self._inbox})
+                    log.warning(
+                        "expected source absent from inbox", extra={"source": source, "inbox": self._inbox}
+                    )
                     await self._publisher.publish(
                         SourceMissing(source_system=self._system, source=source, inbox=self._inbox),
                         Topic.DIAMANT_SOURCE_MISSING,
@@ -104,7 +106,9 @@ class InboxFetch:
     async def _fetch_one(self, remote: RemoteFile, source: str, extraction_date: date) -> bool:
         # Each file starts its own trace: the trace follows the file through every service.
         with self._tracer.start_as_current_span(
-            f"fetch {remote.name}", context=otel_context.Context(), attributes={"relais.file_name": remote.name}
+            f"fetch {remote.name}",
+            context=otel_context.Context(),
+            attributes={"relais.file_name": remote.name},
         ) as span:
             partial = self._partial_dir / f"{remote.name}.part"
             await self._source.download(remote, partial)

@@ -6,12 +6,12 @@ import json
 import logging
 
 from faststream import FastStream
-
 from relais_contracts import FileLoaded, FileTransformed, Topic
 from relais_contracts.rows import read_rows
+from relais_platform.runtime import Service, run
+
 from relais_loader.adapters.pg_indicators import load_file
 from relais_loader.settings import LoaderSettings
-from relais_platform.runtime import Service, run
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,9 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
     broker, kafka = service.broker, settings.kafka
 
     @broker.subscriber(
-        kafka.topic(Topic.DIAMANT_FILE_TRANSFORMED), group_id=kafka.group("loader"), auto_offset_reset="earliest"
+        kafka.topic(Topic.DIAMANT_FILE_TRANSFORMED),
+        group_id=kafka.group("loader"),
+        auto_offset_reset="earliest",
     )
     async def on_file_transformed(event: FileTransformed) -> None:
         with service.blobs.open(event.rows) as rows:
@@ -38,7 +40,10 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
                     quality_report=json.dumps(event.quality_report, default=str),
                 )
         loaded = FileLoaded(
-            file_name=event.file_name, file_id=event.file_id, source=event.source, rows_written=written,
+            file_name=event.file_name,
+            file_id=event.file_id,
+            source=event.source,
+            rows_written=written,
             outcome=outcome,  # type: ignore[arg-type]
         )
         await broker.publish(loaded, kafka.topic(Topic.DIAMANT_FILE_LOADED), key=event.file_name.encode())

@@ -7,8 +7,8 @@ added by the RPU issues on this same composition root.
 from __future__ import annotations
 
 from faststream import FastStream
-
 from relais_platform.runtime import Service, run
+
 from relais_rpu_concentrator.settings import ConcentratorSettings
 
 

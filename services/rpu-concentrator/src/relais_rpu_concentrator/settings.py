@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
-
 from relais_platform.settings import PlatformSettings
 
 

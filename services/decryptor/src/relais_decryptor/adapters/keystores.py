@@ -59,6 +59,10 @@ def key_store_from(settings: DecryptorSettings) -> KeyStore:
         return EnvKeyStore(settings.private_key)
     if settings.key_store == "vault":
         return VaultKeyStore(
-            settings.vault_addr, settings.vault_token, settings.vault_mount, settings.vault_path, settings.vault_field
+            settings.vault_addr,
+            settings.vault_token,
+            settings.vault_mount,
+            settings.vault_path,
+            settings.vault_field,
         )
     return FileKeyStore(settings.private_key_file)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from relais_fetcher.ports import RemoteFile
 from relais_platform.runtime import DatabaseHandle
+
+from relais_fetcher.ports import RemoteFile
 
 
 class PostgresFetchLedger:

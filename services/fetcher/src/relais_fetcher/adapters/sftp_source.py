@@ -26,14 +26,17 @@ class SftpFileSource:
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[asyncssh.SFTPClient]:
         s = self._settings
-        async with asyncssh.connect(
-            s.host,
-            port=s.port,
-            username=s.username,
-            client_keys=[str(s.client_key)],
-            known_hosts=str(s.known_hosts),  # pinned: an unknown or changed host key fails the connection
-            agent_path=None,
-        ) as conn, conn.start_sftp_client() as sftp:
+        async with (
+            asyncssh.connect(
+                s.host,
+                port=s.port,
+                username=s.username,
+                client_keys=[str(s.client_key)],
+                known_hosts=str(s.known_hosts),  # pinned: an unknown or changed host key fails the connection
+                agent_path=None,
+            ) as conn,
+            conn.start_sftp_client() as sftp,
+        ):
             yield sftp
 
     async def list_files(self) -> list[RemoteFile]:
@@ -46,7 +49,9 @@ class SftpFileSource:
             if attrs.permissions is None or not stat.S_ISREG(attrs.permissions):
                 continue
             name = str(entry.filename)
-            files.append(RemoteFile(name=name, path=f"{inbox}/{name}", size=attrs.size or 0, mtime=attrs.mtime or 0))
+            files.append(
+                RemoteFile(name=name, path=f"{inbox}/{name}", size=attrs.size or 0, mtime=attrs.mtime or 0)
+            )
         return sorted(files, key=lambda f: f.name)
 
     async def download(self, remote: RemoteFile, partial: Path) -> None:
@@ -62,6 +67,7 @@ class SftpFileSource:
                     chunk = await source.read(min(CHUNK, remote.size - offset))
                     if not chunk:
                         break
+                    assert isinstance(chunk, bytes)  # opened in binary mode
                     target.write(chunk)
                     offset += len(chunk)
         if partial.stat().st_size != remote.size:

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from relais_contracts.rows import Row
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFiness:
+    """The FINESS referential current when a file is transformed: the numbers a row may refer to."""
+
+    etablissements: frozenset[str]
+    entites_juridiques: frozenset[str]
+
+
+class ReferentialReader(Protocol):
+    async def current(self) -> KnownFiness: ...
+
+
+class FileUnreadable(Exception):
+    """The whole file cannot be used (unknown source, header without the expected labels…)."""
+
+
+@dataclass(slots=True)
+class Transformed:
+    rows: Iterator[tuple[str, Row]]
+    report: dict[str, object] = field(default_factory=dict)
+
+
+class SourceTransform(Protocol):
+    def __call__(self, source: str, plaintext: Path, known: KnownFiness, reference_year: int) -> Transformed:
+        """Rows for the target tables and a quality report; rows are produced lazily (streaming)."""
+        ...
