@@ -115,3 +115,37 @@ class FileRejected(Event):
     file_id: str
     reason: str
     blob: BlobRef | None = None
+
+
+class RpuFileReceived(Event):
+    """An establishment's RPU file, completely written to its SFTP inbox and stored; keyed by FINESS on Kafka."""
+
+    schema_version: Literal[1] = 1
+    finess: str  # the account's FINESS géographique (the file's content may name another: checked downstream)
+    account: str
+    file_name: str
+    file_id: str
+    blob: BlobRef
+    received_at: datetime = Field(default_factory=_now)
+
+
+class RpuFileIntegrated(Event):
+    schema_version: Literal[1] = 1
+    finess: str
+    file_name: str
+    file_id: str
+    outcome: Literal["integrated", "already_integrated", "superseded"]
+    passages_accepted: int
+    passages_rejected: int
+    days_replaced: list[date] = Field(default_factory=list)
+
+
+class RpuFileRejected(Event):
+    """A whole file refused (XML not well-formed, FINESS missing or invalid, unsafe XML); kept in quarantine."""
+
+    schema_version: Literal[1] = 1
+    finess: str
+    file_name: str
+    file_id: str
+    reason: str
+    blob: BlobRef
