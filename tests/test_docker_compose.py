@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 from pydantic_settings import BaseSettings
+
 from relais_decryptor.settings import DecryptorSettings
 from relais_fetcher.settings import FetcherSettings, SftpSettings
 from relais_platform.settings import DatabaseSettings, KafkaSettings, StorageSettings, TelemetrySettings

@@ -2,6 +2,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from relais_platform.blobstore import BlobCorrupted, BlobNotFound, FileSystemBlobStore
 
 

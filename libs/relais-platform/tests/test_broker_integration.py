@@ -6,6 +6,7 @@ import json
 import pytest
 from aiokafka import AIOKafkaConsumer
 from opentelemetry.sdk.trace import TracerProvider
+
 from relais_contracts import SourceMissing, SourceSystem
 from relais_platform.broker import PoisonMessage, make_broker
 from relais_platform.settings import KafkaSettings

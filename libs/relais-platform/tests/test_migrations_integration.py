@@ -1,5 +1,6 @@
 import asyncpg
 import pytest
+
 from relais_platform.database import apply_migrations
 from relais_testing.infra import ROOT
 

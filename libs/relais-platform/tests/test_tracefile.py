@@ -3,6 +3,7 @@ from pathlib import Path
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
 from relais_platform.telemetry import JsonLinesSpanExporter
 from relais_platform.tracefile import read_spans, recent_traces, render_tree
 

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+
 from relais_contracts import FileDecrypted, FileFetched, FileRejected, SourceSystem, Stage
 from relais_decryptor.adapters.keystores import EnvKeyStore, FileKeyStore, KeyUnavailable
 from relais_decryptor.adapters.sequoia import SequoiaDecryptor

@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+
 from relais_contracts import Event, FileFetched, SourceMissing, SourceSystem, Topic
 from relais_fetcher.adapters.sftp_source import SftpFileSource
 from relais_fetcher.fetch import InboxFetch

@@ -27,8 +27,8 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
-from relais_contracts import dead_letter_topic
 
+from relais_contracts import dead_letter_topic
 from relais_platform.settings import KafkaSettings
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from relais_contracts import ALL_TOPICS, Topic
 
 LOCAL_KAFKA = "127.0.0.1:19092"

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-from relais_platform.database import apply_migrations
 
+from relais_platform.database import apply_migrations
 from relais_testing.gpg import GpgKey, make_gpg_key
 from relais_testing.infra import ROOT, Infra, SftpServer, provide_infra, provide_sftp
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from faststream import FastStream
-from relais_contracts import FileDecrypted, FileFetched, Topic
-from relais_platform.runtime import Service, run
 
+from relais_contracts import FileDecrypted, FileFetched, Topic
 from relais_decryptor.adapters.keystores import key_store_from
 from relais_decryptor.adapters.sequoia import SequoiaDecryptor
 from relais_decryptor.decrypt import DecryptFile
 from relais_decryptor.settings import DecryptorSettings
+from relais_platform.runtime import Service, run
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,8 @@ import tempfile
 from pathlib import Path
 
 from relais_contracts import FileDecrypted, FileFetched, FileRejected, Stage
-from relais_platform.blobstore import BlobCorrupted, FileSystemBlobStore
-
 from relais_decryptor.ports import DecryptionFailed, Decryptor, KeyStore
+from relais_platform.blobstore import BlobCorrupted, FileSystemBlobStore
 
 
 def plaintext_name(file_name: str) -> str:

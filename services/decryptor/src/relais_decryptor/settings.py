@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
+
 from relais_platform.settings import PlatformSettings
 
 

@@ -6,14 +6,14 @@ import asyncio
 import logging
 
 from faststream import FastStream
+
 from relais_contracts import Event, SourceSystem, Topic
 from relais_diamant.sources import DiamantSource, match_file_name
-from relais_platform.runtime import Service, run
-
 from relais_fetcher.adapters.pg_ledger import PostgresFetchLedger
 from relais_fetcher.adapters.sftp_source import SftpFileSource
 from relais_fetcher.fetch import InboxFetch
 from relais_fetcher.settings import FetcherSettings
+from relais_platform.runtime import Service, run
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from typing import Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Tracer
-from relais_contracts import Event, FileFetched, SourceMissing, SourceSystem, Topic
-from relais_platform.blobstore import FileSystemBlobStore
 
+from relais_contracts import Event, FileFetched, SourceMissing, SourceSystem, Topic
 from relais_fetcher.ports import FetchLedger, FileSource, RemoteFile
+from relais_platform.blobstore import FileSystemBlobStore
 
 log = logging.getLogger(__name__)
 

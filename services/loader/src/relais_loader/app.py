@@ -6,12 +6,12 @@ import json
 import logging
 
 from faststream import FastStream
+
 from relais_contracts import FileLoaded, FileTransformed, Topic
 from relais_contracts.rows import read_rows
-from relais_platform.runtime import Service, run
-
 from relais_loader.adapters.pg_indicators import load_file
 from relais_loader.settings import LoaderSettings
+from relais_platform.runtime import Service, run
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from faststream import FastStream
+
 from relais_contracts import FileDecrypted, FileTransformed, Topic
 from relais_platform.runtime import Service, run
-
 from relais_transformer.adapters.diamant import DiamantTransform
 from relais_transformer.adapters.pg_referential import PostgresReferential
 from relais_transformer.settings import TransformerSettings

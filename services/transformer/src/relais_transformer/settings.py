@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
+
 from relais_platform.settings import PlatformSettings
 
 

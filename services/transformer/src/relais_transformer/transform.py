@@ -9,7 +9,6 @@ from pathlib import Path
 from relais_contracts import BlobRef, FileDecrypted, FileRejected, FileTransformed, Stage
 from relais_contracts.rows import write_rows
 from relais_platform.blobstore import FileSystemBlobStore
-
 from relais_transformer.ports import FileUnreadable, KnownFiness, ReferentialReader, SourceTransform
 
 

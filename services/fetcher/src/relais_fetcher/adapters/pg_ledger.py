@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from relais_platform.runtime import DatabaseHandle
-
 from relais_fetcher.ports import RemoteFile
+from relais_platform.runtime import DatabaseHandle
 
 
 class PostgresFetchLedger:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import asyncpg
+
 from relais_contracts.rows import Row
 
 Converter = Callable[[Any], Any]

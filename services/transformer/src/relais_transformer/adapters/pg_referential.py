@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from relais_platform.runtime import DatabaseHandle
-
 from relais_transformer.ports import KnownFiness
 
 
