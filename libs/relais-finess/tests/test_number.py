@@ -4,7 +4,16 @@ import pytest
 
 from relais_finess import InvalidFiness, check, compute_key, from_snds, is_valid, random_finess, to_snds
 
-PUBLISHED = ["750712184", "690781810", "130786049", "590780193", "970408589", "2A0000014", "2B0000020", "370000481"]
+PUBLISHED = [
+    "750712184",
+    "690781810",
+    "130786049",
+    "590780193",
+    "970408589",
+    "2A0000014",
+    "2B0000020",
+    "370000481",
+]
 
 
 @pytest.mark.parametrize("number", PUBLISHED)

@@ -90,3 +90,22 @@ async def test_key_stores_say_what_is_missing(tmp_path: Path) -> None:
         await EnvKeyStore(None).private_key()
     with pytest.raises(KeyUnavailable, match="absente"):
         await FileKeyStore(tmp_path / "nope.asc").private_key()
+
+
+async def test_an_unencrypted_public_file_is_passed_on_after_its_integrity_check(
+    tmp_path: Path, platform_key: GpgKey
+) -> None:
+    decrypt, blobs = use_case(tmp_path, platform_key)
+    ref = blobs.put_bytes(b"finess;etalab;100;2026-11-01\n")
+    event = FileFetched(
+        source_system=SourceSystem.FINESS,
+        file_name="etalab-cs1100507-stock-20261101-0332.csv",
+        remote_path="x",
+        file_id=ref.sha256,
+        blob=ref,
+        source="FINESS_OPENDATA_ET",
+    )
+    outcome = await decrypt(event)
+    assert isinstance(outcome, FileDecrypted) and outcome.plaintext == ref
+    blobs.path(ref).write_bytes(b"tampered")
+    assert isinstance(await decrypt(event), FileRejected)

@@ -85,3 +85,34 @@ async def test_an_unknown_column_is_named(conn: asyncpg.Connection) -> None:
                 )
             ],
         )
+
+
+async def test_ensure_rows_insert_a_missing_parent_but_never_overwrite_one(conn: asyncpg.Connection) -> None:
+    await upsert_rows(
+        conn,
+        [
+            (
+                "entite_juridique",
+                {"numero_finess_entite_juridique": "010008407", "raison_sociale": "CH A (full record)"},
+            )
+        ],
+    )
+    await upsert_rows(
+        conn,
+        [
+            (
+                "entite_juridique",
+                {"numero_finess_entite_juridique": "010008407", "raison_sociale": "?"},
+                "ensure",
+            ),
+            (
+                "entite_juridique",
+                {"numero_finess_entite_juridique": "2A0000014", "raison_sociale": "?"},
+                "ensure",
+            ),
+        ],
+    )
+    rows = dict(
+        await conn.fetch("SELECT numero_finess_entite_juridique, raison_sociale FROM entite_juridique")
+    )
+    assert rows == {"010008407": "CH A (full record)", "2A0000014": "?"}

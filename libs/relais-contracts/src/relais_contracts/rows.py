@@ -1,7 +1,9 @@
-"""The rows blob exchanged between transformer and loader: JSON lines `{"table": name, "row": {column: value}}`.
+"""The rows blob exchanged between transformer and loader: JSON lines `{"table": name, "row": {…}, "mode": …}`.
 
 A row holds the table's key columns and only the columns its source owns: several sources feed one table
 (activite_sanitaire gets ANN_RPU, ANN_SAE and MEN_PMSI_ANNUEL columns), so a load updates only the columns present.
+Mode `upsert` (the default) inserts or updates those columns; mode `ensure` inserts the row only when its key is
+absent and never changes an existing row (a referenced parent that another file describes in full).
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import IO, Any, Protocol
+from typing import Any, Literal, Protocol
 
 Row = dict[str, Any]
+Mode = Literal["upsert", "ensure"]
+TableRow = tuple[str, Row] | tuple[str, Row, Mode]
 
 
 class Writable(Protocol):
@@ -24,18 +28,19 @@ def _default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not serialisable in a rows blob")
 
 
-def write_rows(out: Writable, rows: Iterable[tuple[str, Row]]) -> int:
+def write_rows(out: Writable, rows: Iterable[TableRow]) -> int:
     count = 0
-    for table, row in rows:
-        out.write(
-            json.dumps({"table": table, "row": row}, default=_default, ensure_ascii=False).encode() + b"\n"
-        )
+    for item in rows:
+        record: dict[str, Any] = {"table": item[0], "row": item[1]}
+        if len(item) == 3 and item[2] != "upsert":
+            record["mode"] = item[2]
+        out.write(json.dumps(record, default=_default, ensure_ascii=False).encode() + b"\n")
         count += 1
     return count
 
 
-def read_rows(source: IO[bytes]) -> Iterator[tuple[str, Row]]:
+def read_rows(source: Iterable[bytes]) -> Iterator[tuple[str, Row, Mode]]:
     for line in source:
         if line.strip():
             record = json.loads(line)
-            yield record["table"], record["row"]
+            yield record["table"], record["row"], record.get("mode", "upsert")

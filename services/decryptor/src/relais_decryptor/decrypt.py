@@ -9,13 +9,17 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from relais_contracts import FileDecrypted, FileFetched, FileRejected, Stage
+from relais_contracts import BlobRef, FileDecrypted, FileFetched, FileRejected, Stage
 from relais_decryptor.ports import DecryptionFailed, Decryptor, KeyStore
 from relais_platform.blobstore import BlobCorrupted, FileSystemBlobStore
 
 
+def is_encrypted(file_name: str) -> bool:
+    return file_name.lower().endswith((".gpg", ".pgp"))
+
+
 def plaintext_name(file_name: str) -> str:
-    return file_name[: -len(".gpg")] if file_name.lower().endswith(".gpg") else file_name
+    return file_name[: -len(".gpg")] if is_encrypted(file_name) else file_name
 
 
 class DecryptFile:
@@ -32,6 +36,9 @@ class DecryptFile:
             self._blobs.verify(event.blob)
         except BlobCorrupted as error:
             return self._reject(event, f"fichier altéré depuis sa réception : {error}")
+        if not is_encrypted(event.file_name):
+            # Public sources (the FINESS referential) are not encrypted: integrity checked, passed on as they are.
+            return self._decrypted(event, event.blob)
         key = await self._keys.private_key()
         self._work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self._work_dir) as scratch:
@@ -44,6 +51,10 @@ class DecryptFile:
             except DecryptionFailed as error:
                 return self._reject(event, str(error))
             ref = self._blobs.put_file(plaintext, media_type="text/csv")
+        return self._decrypted(event, ref)
+
+    @staticmethod
+    def _decrypted(event: FileFetched, plaintext: BlobRef) -> FileDecrypted:
         return FileDecrypted(
             source_system=event.source_system,
             file_name=plaintext_name(event.file_name),
@@ -51,7 +62,7 @@ class DecryptFile:
             source=event.source,
             extraction_date=event.extraction_date,
             encrypted=event.blob,
-            plaintext=ref,
+            plaintext=plaintext,
         )
 
     @staticmethod

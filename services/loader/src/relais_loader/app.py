@@ -44,7 +44,7 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
             file_id=event.file_id,
             source=event.source,
             rows_written=written,
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
         )
         await broker.publish(loaded, kafka.topic(Topic.DIAMANT_FILE_LOADED), key=event.file_name.encode())
         log.info("file loaded", extra={"file": event.file_name, "outcome": outcome, "rows": written})

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from relais_contracts.rows import Row
+from relais_contracts.rows import TableRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class FileUnreadable(Exception):
 
 @dataclass(slots=True)
 class Transformed:
-    rows: Iterator[tuple[str, Row]]
+    rows: Iterator[TableRow]
     report: dict[str, object] = field(default_factory=dict)
 
 

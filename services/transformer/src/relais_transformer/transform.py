@@ -53,6 +53,7 @@ class TransformFile:
         result = self._transform(source, plaintext, known, year)
         with self._blobs.writer("application/x-ndjson") as (writer, refs):
             count = write_rows(writer, result.rows)
+        # Read the report only now: a streaming transform completes it while its rows are consumed.
         return refs[0], count, {**result.report, "reference_year": year}
 
     @staticmethod

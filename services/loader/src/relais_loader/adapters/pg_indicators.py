@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
-from relais_contracts.rows import Row
+from relais_contracts.rows import Mode, Row, TableRow
 
 Converter = Callable[[Any], Any]
+LoadOutcome = Literal["loaded", "already_loaded", "superseded"]
 
 
 def _to_date(value: Any) -> date | None:
@@ -82,14 +83,16 @@ async def table_shape(conn: asyncpg.Connection, table: str) -> TableShape:
     return TableShape(table, key, types)
 
 
-async def upsert_rows(conn: asyncpg.Connection, rows: Iterable[tuple[str, Row]]) -> int:
-    """Upsert partial rows; rows of one table with the same set of columns are written in one COPY + INSERT."""
-    batches: dict[tuple[str, tuple[str, ...]], list[Row]] = defaultdict(list)
-    for table, row in rows:
-        batches[(table, tuple(sorted(row)))].append(row)
+async def upsert_rows(conn: asyncpg.Connection, rows: Iterable[TableRow]) -> int:
+    """Write partial rows; rows of one table with the same columns and mode go in one COPY + INSERT, batches in
+    the order they first appear (so `ensure` rows of a parent written first precede the rows referencing them)."""
+    batches: dict[tuple[str, tuple[str, ...], Mode], list[Row]] = defaultdict(list)
+    for item in rows:
+        mode: Mode = item[2] if len(item) == 3 else "upsert"
+        batches[(item[0], tuple(sorted(item[1])), mode)].append(item[1])
     shapes: dict[str, TableShape] = {}
     written = 0
-    for (table, columns), batch in batches.items():
+    for (table, columns, mode), batch in batches.items():
         shape = shapes.get(table) or await table_shape(conn, table)
         shapes[table] = shape
         # One statement cannot update a row twice: within a file the last row of a key wins (the transformer has
@@ -105,7 +108,7 @@ async def upsert_rows(conn: asyncpg.Connection, rows: Iterable[tuple[str, Row]])
         owned = [c for c in columns if c not in shape.key]
         quoted = ", ".join(f'"{c}"' for c in columns)
         conflict = ", ".join(f'"{c}"' for c in shape.key)
-        if owned:
+        if owned and mode == "upsert":
             assignments = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in owned)
             changed = " OR ".join(f'"{table}"."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in owned)
             action = f"DO UPDATE SET {assignments} WHERE {changed}"
@@ -125,9 +128,9 @@ async def load_file(
     source: str,
     file_name: str,
     extraction_date: date | None,
-    rows: Iterable[tuple[str, Row]],
+    rows: Iterable[TableRow],
     quality_report: str,
-) -> tuple[str, int]:
+) -> tuple[LoadOutcome, int]:
     """Apply one file atomically; returns (outcome, rows written). Call inside a transaction."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", source)
     if await conn.fetchval("SELECT 1 FROM loaded_file WHERE file_id = $1", file_id):
@@ -135,6 +138,7 @@ async def load_file(
     newest = await conn.fetchval(
         "SELECT max(extraction_date) FROM loaded_file WHERE source = $1 AND outcome = 'loaded'", source
     )
+    outcome: LoadOutcome
     if newest is not None and extraction_date is not None and extraction_date < newest:
         outcome, written = "superseded", 0  # an older extract arriving late never overwrites newer data
     else:

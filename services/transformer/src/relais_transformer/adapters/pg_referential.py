@@ -5,7 +5,10 @@ from relais_transformer.ports import KnownFiness
 
 
 class PostgresReferential:
-    """Reads the FINESS referential loaded in PostgreSQL (closed and caduc structures excluded)."""
+    """Reads the FINESS referential loaded in PostgreSQL.
+
+    Closed structures stay known: DIAMANT reports past years of an ET closed since. Caduc ETs never operated, so
+    no indicator may refer to them."""
 
     def __init__(self, db: DatabaseHandle) -> None:
         self._db = db
@@ -13,10 +16,7 @@ class PostgresReferential:
     async def current(self) -> KnownFiness:
         async with self._db.pool.acquire() as conn:
             ets = await conn.fetch(
-                "SELECT numero_finess_etablissement_territorial AS n FROM etablissement_territorial "
-                "WHERE date_fermeture IS NULL AND NOT coalesce(caduc, false)"
+                "SELECT numero_finess_etablissement_territorial AS n FROM etablissement_territorial WHERE NOT caduc"
             )
-            ejs = await conn.fetch(
-                "SELECT numero_finess_entite_juridique AS n FROM entite_juridique WHERE date_fermeture IS NULL"
-            )
+            ejs = await conn.fetch("SELECT numero_finess_entite_juridique AS n FROM entite_juridique")
         return KnownFiness(frozenset(r["n"] for r in ets), frozenset(r["n"] for r in ejs))

@@ -1,0 +1,22 @@
+"""One transform per source family, chosen by the source name the fetcher gave the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from relais_finess.files import FinessFile
+from relais_transformer.ports import FileUnreadable, KnownFiness, SourceTransform, Transformed
+
+
+class BySource:
+    def __init__(self, diamant: SourceTransform, finess: SourceTransform) -> None:
+        self._diamant = diamant
+        self._finess = finess
+
+    def __call__(self, source: str, plaintext: Path, known: KnownFiness, reference_year: int) -> Transformed:
+        if source in FinessFile.__members__.values():
+            return self._finess(source, plaintext, known, reference_year)
+        try:
+            return self._diamant(source, plaintext, known, reference_year)
+        except KeyError as error:
+            raise FileUnreadable(f"source inconnue : {source}") from error
