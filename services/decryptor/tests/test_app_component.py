@@ -45,17 +45,17 @@ async def test_a_fetched_file_comes_out_decrypted(
     assert broker is not None
     kafka = settings.kafka
 
-    @broker.subscriber(kafka.topic(Topic.DIAMANT_FILE_DECRYPTED))
+    @broker.subscriber(kafka.topic(Topic.FILE_DECRYPTED))
     async def decrypted(event: FileDecrypted) -> None: ...
 
-    @broker.subscriber(kafka.topic(Topic.DIAMANT_FILE_REJECTED))
+    @broker.subscriber(kafka.topic(Topic.FILE_REJECTED))
     async def rejected(event: FileRejected) -> None: ...
 
     async with TestKafkaBroker(broker) as test_broker:
         good = fetched_event(settings, encrypted, "ANN_RPU_2026_11_20.CSV.gpg")
-        await test_broker.publish(good, kafka.topic(Topic.DIAMANT_FILE_FETCHED))
+        await test_broker.publish(good, kafka.topic(Topic.FILE_FETCHED))
         bad = fetched_event(settings, encrypted[:100], "ANN_RPU_2026_11_21.CSV.gpg")
-        await test_broker.publish(bad, kafka.topic(Topic.DIAMANT_FILE_FETCHED))
+        await test_broker.publish(bad, kafka.topic(Topic.FILE_FETCHED))
 
         out = FileDecrypted.model_validate(decrypted.mock.call_args.args[0])
         assert out.file_id == good.file_id and out.file_name == "ANN_RPU_2026_11_20.CSV"

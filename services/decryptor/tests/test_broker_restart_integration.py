@@ -98,14 +98,14 @@ async def test_services_reconnect_after_the_broker_is_killed_and_nothing_is_lost
     processes.start("decryptor")
     try:
         await processes.wait_healthy()
-        fetched_topic = settings.topic(Topic.DIAMANT_FILE_FETCHED)
+        fetched_topic = settings.topic(Topic.FILE_FETCHED)
         await publish(infra.kafka_bootstrap, fetched_topic, first)
         subprocess.run(["kill", "-9", str(kafka_pid())], check=True)
         await asyncio.sleep(3)  # the service sees the broker gone and keeps retrying
         kafka("start")
         await publish(infra.kafka_bootstrap, fetched_topic, second)
         decrypted = await collect(
-            infra.kafka_bootstrap, settings.topic(Topic.DIAMANT_FILE_DECRYPTED), expected=40, timeout=120
+            infra.kafka_bootstrap, settings.topic(Topic.FILE_DECRYPTED), expected=40, timeout=120
         )
         assert decrypted == {e.file_id for e in first + second}
         await processes.wait_healthy(timeout_s=30)

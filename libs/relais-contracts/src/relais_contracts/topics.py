@@ -4,12 +4,13 @@ from enum import StrEnum
 
 
 class Topic(StrEnum):
-    DIAMANT_FILE_FETCHED = "diamant.file.fetched.v1"
-    DIAMANT_SOURCE_MISSING = "diamant.source.missing.v1"
-    DIAMANT_FILE_DECRYPTED = "diamant.file.decrypted.v1"
-    DIAMANT_FILE_TRANSFORMED = "diamant.file.transformed.v1"
-    DIAMANT_FILE_LOADED = "diamant.file.loaded.v1"
-    DIAMANT_FILE_REJECTED = "diamant.file.rejected.v1"
+    # The file pipeline (fetcher → decryptor → transformer → loader), for DIAMANT and the FINESS referential alike.
+    FILE_FETCHED = "pipeline.file.fetched.v1"
+    SOURCE_MISSING = "pipeline.source.missing.v1"
+    FILE_DECRYPTED = "pipeline.file.decrypted.v1"
+    FILE_TRANSFORMED = "pipeline.file.transformed.v1"
+    FILE_LOADED = "pipeline.file.loaded.v1"
+    FILE_REJECTED = "pipeline.file.rejected.v1"
     RPU_FILE_RECEIVED = "rpu.file.received.v1"
     RPU_FILE_INTEGRATED = "rpu.file.integrated.v1"
     RPU_FILE_REJECTED = "rpu.file.rejected.v1"

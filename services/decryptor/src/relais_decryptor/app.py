@@ -23,7 +23,7 @@ def create_app(settings: DecryptorSettings | None = None) -> FastStream:
     broker, kafka = service.broker, settings.kafka
 
     @broker.subscriber(
-        kafka.topic(Topic.DIAMANT_FILE_FETCHED),
+        kafka.topic(Topic.FILE_FETCHED),
         group_id=kafka.group("decryptor"),
         auto_offset_reset="earliest",
     )
@@ -31,12 +31,12 @@ def create_app(settings: DecryptorSettings | None = None) -> FastStream:
         outcome = await decrypt(event)
         key = event.file_name.encode()
         if isinstance(outcome, FileDecrypted):
-            await broker.publish(outcome, kafka.topic(Topic.DIAMANT_FILE_DECRYPTED), key=key)
+            await broker.publish(outcome, kafka.topic(Topic.FILE_DECRYPTED), key=key)
             log.info(
                 "file decrypted", extra={"file": event.file_name, "plaintext_size": outcome.plaintext.size}
             )
         else:
-            await broker.publish(outcome, kafka.topic(Topic.DIAMANT_FILE_REJECTED), key=key)
+            await broker.publish(outcome, kafka.topic(Topic.FILE_REJECTED), key=key)
             log.error("file rejected", extra={"file": event.file_name, "reason": outcome.reason})
 
     return service.app()

@@ -61,7 +61,7 @@ class InboxFetch:
         self._tracer = tracer
         self._select = select
         self._expected = sorted(expected_sources)
-        self._system = source_system
+        self.source_system = source_system
         self._inbox = inbox
         self._partial_dir = partial_dir
 
@@ -84,8 +84,8 @@ class InboxFetch:
                         "expected source absent from inbox", extra={"source": source, "inbox": self._inbox}
                     )
                     await self._publisher.publish(
-                        SourceMissing(source_system=self._system, source=source, inbox=self._inbox),
-                        Topic.DIAMANT_SOURCE_MISSING,
+                        SourceMissing(source_system=self.source_system, source=source, inbox=self._inbox),
+                        Topic.SOURCE_MISSING,
                         key=source,
                     )
             poll_span.set_attribute("relais.files_listed", len(files))
@@ -116,7 +116,7 @@ class InboxFetch:
             partial.unlink()
             span.set_attribute("relais.file_id", ref.sha256)
             event = FileFetched(
-                source_system=self._system,
+                source_system=self.source_system,
                 file_name=remote.name,
                 remote_path=remote.path,
                 file_id=ref.sha256,
@@ -125,9 +125,9 @@ class InboxFetch:
                 extraction_date=extraction_date,
             )
             if await self._ledger.seen_content(remote.name, ref.sha256):
-                await self._ledger.record(remote, ref.sha256, self._system.value)
+                await self._ledger.record(remote, ref.sha256, self.source_system.value)
                 return False
-            await self._publisher.publish(event, Topic.DIAMANT_FILE_FETCHED, key=remote.name)
-            await self._ledger.record(remote, ref.sha256, self._system.value)
+            await self._publisher.publish(event, Topic.FILE_FETCHED, key=remote.name)
+            await self._ledger.record(remote, ref.sha256, self.source_system.value)
             log.info("file fetched", extra={"file": remote.name, "sha256": ref.sha256, "size": ref.size})
             return True

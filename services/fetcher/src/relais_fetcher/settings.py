@@ -22,8 +22,13 @@ class SftpSettings(BaseSettings):
 
 
 class FetcherSettings(PlatformSettings):
+    """Two feeds: DIAMANT extracts (SFTP) and the FINESS referential (an SFTP folder of the same account, or, when
+    `finess_urls` is set, HTTPS addresses such as the open-data extracts)."""
+
     model_config = SettingsConfigDict(env_prefix="RELAIS_FETCHER_", extra="ignore")
 
     sftp: SftpSettings = Field(default_factory=SftpSettings)
+    finess_inbox: str | None = "FINESS/incoming"
+    finess_urls: list[str] = Field(default_factory=list)
     poll_interval_s: float = 60.0
     partial_dir: Path = Path("var/fetcher/partial")

@@ -23,7 +23,7 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
     broker, kafka = service.broker, settings.kafka
 
     @broker.subscriber(
-        kafka.topic(Topic.DIAMANT_FILE_TRANSFORMED),
+        kafka.topic(Topic.FILE_TRANSFORMED),
         group_id=kafka.group("loader"),
         auto_offset_reset="earliest",
     )
@@ -46,7 +46,7 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
             rows_written=written,
             outcome=outcome,
         )
-        await broker.publish(loaded, kafka.topic(Topic.DIAMANT_FILE_LOADED), key=event.file_name.encode())
+        await broker.publish(loaded, kafka.topic(Topic.FILE_LOADED), key=event.file_name.encode())
         log.info("file loaded", extra={"file": event.file_name, "outcome": outcome, "rows": written})
 
     return service.app()

@@ -26,7 +26,7 @@ def create_app(settings: TransformerSettings | None = None) -> FastStream:
     broker, kafka = service.broker, settings.kafka
 
     @broker.subscriber(
-        kafka.topic(Topic.DIAMANT_FILE_DECRYPTED),
+        kafka.topic(Topic.FILE_DECRYPTED),
         group_id=kafka.group("transformer"),
         auto_offset_reset="earliest",
     )
@@ -34,10 +34,10 @@ def create_app(settings: TransformerSettings | None = None) -> FastStream:
         outcome = await transform(event)
         key = event.file_name.encode()
         if isinstance(outcome, FileTransformed):
-            await broker.publish(outcome, kafka.topic(Topic.DIAMANT_FILE_TRANSFORMED), key=key)
+            await broker.publish(outcome, kafka.topic(Topic.FILE_TRANSFORMED), key=key)
             log.info("file transformed", extra={"file": event.file_name, "rows": outcome.row_count})
         else:
-            await broker.publish(outcome, kafka.topic(Topic.DIAMANT_FILE_REJECTED), key=key)
+            await broker.publish(outcome, kafka.topic(Topic.FILE_REJECTED), key=key)
             log.error("file rejected", extra={"file": event.file_name, "reason": outcome.reason})
 
     return service.app()

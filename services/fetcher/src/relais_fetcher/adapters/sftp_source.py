@@ -20,8 +20,9 @@ class IncompleteDownload(OSError):
 
 
 class SftpFileSource:
-    def __init__(self, settings: SftpSettings) -> None:
+    def __init__(self, settings: SftpSettings, inbox: str | None = None) -> None:
         self._settings = settings
+        self._inbox = inbox or settings.inbox
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[asyncssh.SFTPClient]:
@@ -40,7 +41,7 @@ class SftpFileSource:
             yield sftp
 
     async def list_files(self) -> list[RemoteFile]:
-        inbox = self._settings.inbox
+        inbox = self._inbox
         async with self._session() as sftp:
             entries = await sftp.readdir(inbox)
         files = []
