@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -16,7 +17,7 @@ NAME = "etalab-cs1100507-stock-20261101-0332.csv"
 
 
 class Handler(BaseHTTPRequestHandler):
-    ranges: list[str] = []
+    ranges: ClassVar[list[str]] = []
 
     def _headers(self, status: int, length: int, extra: dict[str, str]) -> None:
         self.send_response(status)

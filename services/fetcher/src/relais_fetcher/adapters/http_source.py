@@ -16,7 +16,7 @@ from relais_fetcher.ports import RemoteFile
 def _name(url: str, response: httpx.Response) -> str:
     disposition = response.headers.get("content-disposition", "")
     if "filename=" in disposition:
-        return disposition.split("filename=", 1)[1].strip().strip('"')
+        return str(disposition.split("filename=", 1)[1]).strip().strip('"')
     return unquote(Path(urlparse(str(response.url)).path).name)
 
 
