@@ -14,8 +14,9 @@ port=${RELAIS_SFTP_PORT:-12222}
 user=relais-dnum
 state="$var/sftp"
 # sshd refuses a chroot or authorized_keys path with any group/world-writable or non-root component (a checkout
-# under /tmp has one), so those live in a root-owned state directory of their own, one per checkout.
-safe="${RELAIS_SFTP_SAFE_DIR:-${HOME:-/root}/.local/state/relais/sftp-$(printf %s "$root" | sha1sum | cut -c1-10)}"
+# under /tmp has one) and reads authorized keys as the login user (so not under /root): those live under
+# /var/lib/relais, one directory per checkout.
+safe="${RELAIS_SFTP_SAFE_DIR:-/var/lib/relais/sftp-$(printf %s "$root" | sha1sum | cut -c1-10)}"
 chroot="$safe/chroot"
 pidfile="$state/sshd.pid"
 
