@@ -32,10 +32,13 @@ ready() {
     >/dev/null 2>&1
 }
 
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 wait_ready() {
   for _ in $(seq 1 120); do
-    if ready; then return 0; fi
+    # Our process first: a broker of another checkout on the same port would answer the probe too.
     running || { echo "kafka.sh: broker exited; see $state/logs/server.log" >&2; tail -20 "$state/logs/server.log" >&2 || true; exit 1; }
+    if ready; then return 0; fi
     sleep 0.5
   done
   echo "kafka.sh: broker not ready after 60 s; see $state/logs/server.log" >&2; exit 1
@@ -44,6 +47,12 @@ wait_ready() {
 start() {
   fetch
   if running; then wait_ready; echo "kafka: running on 127.0.0.1:$port (pid $(cat "$pidfile"))"; return 0; fi
+  for p in "$port" "$controller_port"; do
+    if port_taken "$p"; then
+      echo "kafka.sh: port $p is already used by another process (another checkout's broker?); set RELAIS_KAFKA_PORT / RELAIS_KAFKA_CONTROLLER_PORT" >&2
+      exit 1
+    fi
+  done
   mkdir -p "$state/data" "$state/logs"
   sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" -e "s#@DATA_DIR@#$state/data#g" \
     "$here/server.properties.in" > "$state/server.properties"

@@ -29,6 +29,8 @@ url() { echo "postgresql://relais@127.0.0.1:$port/relais"; }
 
 ready() { "$(bindir)/pg_isready" -q -h 127.0.0.1 -p "$port"; }
 
+ours() { [ -f "$data/postmaster.pid" ] && as_owner "$(bindir)/pg_ctl" -D "$data" status >/dev/null 2>&1; }
+
 start() {
   ensure_installed
   bin=$(bindir)
@@ -38,7 +40,8 @@ start() {
     # trust on loopback only: a developer cluster, never reachable from another host.
     as_owner "$bin/initdb" -D "$data" -U relais --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  if ! ready; then
+  if ! ours; then
+    # pg_ctl fails (and says why in server.log) if another server, e.g. another checkout's, holds the port.
     as_owner "$bin/pg_ctl" -D "$data" -l "$state/server.log" -w -t 60 \
       -o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
   fi
@@ -57,6 +60,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) url ;;
-  status) if [ -n "$(bindir)" ] && ready; then echo "postgres: running at $(url)"; else echo "postgres: down"; exit 1; fi ;;
+  status) if [ -n "$(bindir)" ] && ours && ready; then echo "postgres: running at $(url)"; else echo "postgres: down"; exit 1; fi ;;
   *) echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
 esac
