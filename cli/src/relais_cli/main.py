@@ -14,19 +14,23 @@ import os
 from pathlib import Path
 
 import typer
+
+from relais_cli import stack
+from relais_cli.generate import generate_app
+from relais_cli.seed import seed_inboxes
+from relais_fetcher.settings import SftpSettings
 from relais_platform.database import apply_migrations
 from relais_platform.heartbeat import read_status
 from relais_platform.settings import PlatformSettings
 from relais_platform.topics import ensure_topics
 from relais_platform.tracefile import read_spans, recent_traces, render_tree
 
-from relais_cli import stack
-
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 service_app = typer.Typer(help="One service at a time.", no_args_is_help=True)
 db_app = typer.Typer(help="The PostgreSQL schema.", no_args_is_help=True)
 app.add_typer(service_app, name="service")
 app.add_typer(db_app, name="db")
+app.add_typer(generate_app, name="generate")
 
 
 def _settings() -> PlatformSettings:
@@ -65,6 +69,13 @@ def up(services: bool = typer.Option(True, help="Also start the five services.")
 
 
 @app.command()
+def seed() -> None:
+    """Drop synthetic files in the local SFTP inboxes (FINESS referential, encrypted DIAMANT extracts)."""
+    for path in seed_inboxes(_settings().storage.var_dir):
+        typer.echo(f"seeded {path}")
+
+
+@app.command()
 def down(infra: bool = typer.Option(True, help="Also stop Kafka, PostgreSQL and the SFTP server.")) -> None:
     """Stop the services (gracefully), then the local infrastructure."""
     var = _settings().storage.var_dir
@@ -77,17 +88,31 @@ def down(infra: bool = typer.Option(True, help="Also stop Kafka, PostgreSQL and 
 
 @app.command()
 def status() -> None:
-    """Infrastructure reachability and the health each service reports."""
+    """Whether Kafka, PostgreSQL and the DIAMANT SFTP server are reachable, and the health each service reports."""
+    from relais_cli.probes import kafka_reachable, postgres_reachable, ssh_reachable
+
     settings = _settings()
+    sftp = SftpSettings()
+
+    async def probe() -> list[tuple[str, tuple[bool, str]]]:
+        return [
+            ("kafka", await kafka_reachable(settings.kafka.bootstrap_servers)),
+            ("postgres", await postgres_reachable(settings.database.database_url)),
+            ("sftp", await ssh_reachable(sftp.host, sftp.port)),
+        ]
+
     healthy = True
-    for name in stack.INFRA:
-        ok, output = stack.run_infra(name, "status")
+    for name, (ok, detail) in asyncio.run(probe()):
         healthy &= ok
-        typer.echo(output.splitlines()[-1] if output else f"{name}: unknown")
+        typer.echo(f"{name}: {detail}")
     for service in stack.SERVICES:
         state, raw = read_status(settings.storage.run_dir, service)
         checks = raw.get("checks")
-        detail = ", ".join(f"{k} {'ok' if v else 'KO'}" for k, v in checks.items()) if isinstance(checks, dict) else ""
+        detail = (
+            ", ".join(f"{k} {'ok' if v else 'KO'}" for k, v in checks.items())
+            if isinstance(checks, dict)
+            else ""
+        )
         typer.echo(f"{service}: {state}" + (f" ({detail})" if detail else ""))
         healthy &= state == "healthy"
     raise typer.Exit(0 if healthy else 1)

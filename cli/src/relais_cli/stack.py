@@ -25,8 +25,8 @@ def infra_script(name: str) -> Path:
     return project_root() / "deploy" / name / f"{name}.sh"
 
 
-def run_infra(name: str, action: str) -> tuple[bool, str]:
-    done = subprocess.run([str(infra_script(name)), action], capture_output=True, text=True)
+def run_infra(name: str, action: str, *args: str) -> tuple[bool, str]:
+    done = subprocess.run([str(infra_script(name)), action, *args], capture_output=True, text=True)
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
@@ -38,16 +38,27 @@ def _pidfile(var: Path, service: str) -> Path:
     return var / "run" / f"{service}.pid"
 
 
+def alive(pid: int) -> bool:
+    """Whether a process runs; reaps it when it is our exited child (a zombie still answers kill(pid, 0))."""
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: kill(pid, 0) tells
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def service_pid(var: Path, service: str) -> int | None:
     pidfile = _pidfile(var, service)
     if not pidfile.exists():
         return None
     pid = int(pidfile.read_text())
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid
+    return pid if alive(pid) else None
 
 
 def start_service(var: Path, service: str, env: dict[str, str] | None = None) -> int:
@@ -76,9 +87,7 @@ def stop_service(var: Path, service: str, timeout_s: float = 35.0) -> bool:
     os.kill(pid, signal.SIGTERM)  # graceful: in-flight handlers finish, offsets are committed
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not alive(pid):
             break
         time.sleep(0.2)
     else:

@@ -11,3 +11,10 @@ CREATE TABLE loaded_file (
     loaded_at        timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX loaded_file_by_source ON loaded_file (source, extraction_date DESC) WHERE outcome = 'loaded';
+
+-- When each source was last refreshed, as the Helios front end reads it; written in the same transaction as the
+-- data it dates.
+CREATE TABLE date_mise_a_jour_fichier_source (
+    fichier               varchar(50) PRIMARY KEY,
+    derniere_mise_a_jour  date        NOT NULL
+);

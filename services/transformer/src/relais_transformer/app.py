@@ -9,6 +9,8 @@ from faststream import FastStream
 from relais_contracts import FileDecrypted, FileTransformed, Topic
 from relais_platform.runtime import Service, run
 from relais_transformer.adapters.diamant import DiamantTransform
+from relais_transformer.adapters.dispatch import BySource
+from relais_transformer.adapters.finess import FinessTransform
 from relais_transformer.adapters.pg_referential import PostgresReferential
 from relais_transformer.settings import TransformerSettings
 from relais_transformer.transform import TransformFile
@@ -21,7 +23,10 @@ def create_app(settings: TransformerSettings | None = None) -> FastStream:
     service = Service("transformer", settings)
     db = service.use_database()
     transform = TransformFile(
-        DiamantTransform(), PostgresReferential(db), service.blobs, settings.reference_year
+        BySource(DiamantTransform(), FinessTransform()),
+        PostgresReferential(db),
+        service.blobs,
+        settings.reference_year,
     )
     broker, kafka = service.broker, settings.kafka
 

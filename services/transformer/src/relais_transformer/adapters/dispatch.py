@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from relais_diamant.sources import DiamantSource
 from relais_finess.files import FinessFile
 from relais_transformer.ports import FileUnreadable, KnownFiness, SourceTransform, Transformed
 
@@ -14,9 +15,8 @@ class BySource:
         self._finess = finess
 
     def __call__(self, source: str, plaintext: Path, known: KnownFiness, reference_year: int) -> Transformed:
-        if source in FinessFile.__members__.values():
+        if source in set(FinessFile):
             return self._finess(source, plaintext, known, reference_year)
-        try:
+        if source in DiamantSource.__members__:
             return self._diamant(source, plaintext, known, reference_year)
-        except KeyError as error:
-            raise FileUnreadable(f"source inconnue : {source}") from error
+        raise FileUnreadable(f"{plaintext.name} : source inconnue {source!r}")
