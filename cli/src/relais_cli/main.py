@@ -17,6 +17,7 @@ import typer
 
 from relais_cli import stack
 from relais_cli.generate import generate_app
+from relais_cli.rpu import rpu_app
 from relais_cli.seed import seed_inboxes
 from relais_fetcher.settings import SftpSettings
 from relais_platform.database import apply_migrations
@@ -31,6 +32,7 @@ db_app = typer.Typer(help="The PostgreSQL schema.", no_args_is_help=True)
 app.add_typer(service_app, name="service")
 app.add_typer(db_app, name="db")
 app.add_typer(generate_app, name="generate")
+app.add_typer(rpu_app, name="rpu")
 
 
 def _settings() -> PlatformSettings:

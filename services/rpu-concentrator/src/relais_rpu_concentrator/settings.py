@@ -1,8 +1,33 @@
+"""Settings of the RPU concentrator: the platform's, plus the SFTP intake where establishments push their files."""
+
 from __future__ import annotations
 
-from pydantic_settings import SettingsConfigDict
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from relais_platform.settings import PlatformSettings
 
+GIB = 1 << 30
 
-class ConcentratorSettings(PlatformSettings):
+
+class IntakeSettings(BaseSettings):
+    """The SFTP intake (RELAIS_RPU_INTAKE_*). The host key is generated at first start when the file is missing."""
+
+    model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_INTAKE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=12223, ge=0, le=65535)
+    host_key: Path = Path("var/rpu/ssh_host_ed25519_key")
+    root: Path = Path("var/rpu/intake")
+    # A 7-day RPU file weighs well under 1 MB; the limit only stops a runaway or hostile upload from filling the disk.
+    max_file_bytes: int = Field(default=2 * GIB, ge=1)
+    login_timeout_s: float = Field(default=60.0, gt=0)
+
+
+# The ignore is for checks that see relais_platform as untyped (no py.typed); unused when it is typed.
+class ConcentratorSettings(PlatformSettings):  # type: ignore[misc, unused-ignore]
     model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_", extra="ignore")
+
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
