@@ -1,29 +1,11 @@
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from relais_rpu import PASSAGE_ITEMS, CompletenessAccumulator, Passage, RpuHeader, covered_days
+from relais_rpu.examples import COMPLETE_PASSAGE, EXAMPLE_ENTREE
 
-ENTREE = datetime(2024, 1, 3, 10, 5)
-FULL = Passage(
-    entree=ENTREE,
-    cp="67600",
-    commune="Sélestat",
-    naissance=date(1950, 3, 12),
-    sexe="F",
-    mode_entree="8",
-    provenance="5",
-    transport="PERSO",
-    transport_pec="AUCUN",
-    motif="R10.4",
-    gravite="2",
-    dp="K566",
-    da=("E86",),
-    actes=("DEQP003",),
-    sortie=ENTREE + timedelta(hours=4),
-    mode_sortie="6",
-    destination="1",
-    orient="CHIR",
-)
+ENTREE = EXAMPLE_ENTREE
+FULL = COMPLETE_PASSAGE
 
 
 def rates(accumulator: CompletenessAccumulator) -> dict[str, float | None]:

@@ -1,33 +1,15 @@
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from relais_rpu import CHECKS, Passage, age_at_entry, check_passage, is_cim10_shape, normalise_cim10
 from relais_rpu.codes import GRAVITE, MODE_ENTREE, MODE_SORTIE, ORIENT, PROVENANCE, SEXE, TRANSPORT
+from relais_rpu.examples import COMPLETE_PASSAGE, EXAMPLE_ENTREE
 
-ENTREE = datetime(2024, 1, 3, 10, 5)
-CLEAN = Passage(
-    entree=ENTREE,
-    cp="67600",
-    commune="Sélestat",
-    naissance=date(1950, 3, 12),
-    sexe="F",
-    mode_entree="8",
-    provenance="5",
-    transport="PERSO",
-    transport_pec="AUCUN",
-    motif="R10.4",
-    gravite="2",
-    dp="K566",
-    da=("E86",),
-    actes=("DEQP003",),
-    sortie=ENTREE + timedelta(hours=4),
-    mode_sortie="6",
-    destination="1",
-    orient="CHIR",
-)
+ENTREE = EXAMPLE_ENTREE
+CLEAN = COMPLETE_PASSAGE
 
 
 def with_(**changes: Any) -> Passage:
