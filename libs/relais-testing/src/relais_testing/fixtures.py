@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from relais_platform.database import apply_migrations
 from relais_testing.gpg import GpgKey, make_gpg_key
-from relais_testing.infra import ROOT, Infra, SftpServer, provide_infra, provide_sftp
+from relais_testing.infra import Infra, SftpServer, fresh_database, provide_infra, provide_sftp
 
 
 @pytest.fixture(scope="session")
@@ -24,28 +23,11 @@ def kafka_bootstrap(infra: Infra) -> str:
     return infra.kafka_bootstrap
 
 
-def _with_database(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
-
-
 @pytest.fixture(scope="session")
 async def database_url(infra: Infra) -> AsyncIterator[str]:
     """A database created for this test session, all migrations applied, dropped afterwards."""
-    name = f"relais_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(infra.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _with_database(infra.database_url, name)
-    apply_migrations(url, ROOT / "deploy" / "postgres" / "migrations")
-    yield url
-    admin = await asyncpg.connect(infra.database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(infra.database_url, "relais_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
+
+from relais_platform.database import apply_migrations
 
 ROOT = Path(__file__).resolve().parents[4]
 DEPLOY = ROOT / "deploy"
@@ -92,3 +97,31 @@ def provide_sftp() -> SftpServer:
         known_hosts=var / "sftp" / "known_hosts",
         inbox=Path(_script(str(DEPLOY / "sftp" / "sftp.sh"), "inbox")),
     )
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new database on the server of `server_url`, every migration applied; dropped on exit.
+
+    Tests and benchmarks each get their own, so nothing they write is seen by anything else."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _with_database(server_url, name)
+    try:
+        apply_migrations(url, DEPLOY / "postgres" / "migrations")
+        yield url
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
