@@ -1,7 +1,8 @@
 """Composition root of the RPU concentrator.
 
-It joins the platform (broker, database, tracing, health) and runs the SFTP intake where establishments push
-their RPU files; integration and the onward exports are added by the next RPU issues on this same root.
+It joins the platform (broker, database, tracing, health), runs the SFTP intake where establishments push their
+RPU files, and integrates every received file into the regional database (consumer group
+`relais-rpu-concentrator` on rpu.file.received.v1, at-least-once; effects idempotent on file_id).
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from typing import Any
 
 from faststream import FastStream
 
+from relais_contracts import RpuFileReceived, Topic
 from relais_platform.runtime import Service, run
+from relais_rpu_concentrator.adapters.fs_receipts import FileSystemReceipts
+from relais_rpu_concentrator.adapters.kafka_integration import KafkaIntegrationEvents
 from relais_rpu_concentrator.adapters.kafka_receipts import KafkaReceiptPublisher
 from relais_rpu_concentrator.adapters.pg_accounts import PostgresAccounts
+from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
 from relais_rpu_concentrator.intake.reception import FileReception
 from relais_rpu_concentrator.intake.server import intake_server
+from relais_rpu_concentrator.integration.use_case import RpuIntegration
 from relais_rpu_concentrator.settings import ConcentratorSettings
 
 
@@ -23,10 +29,11 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
     settings = settings or ConcentratorSettings()
     service = Service("rpu-concentrator", settings)
     db = service.use_database()
+    broker, kafka = service.broker, settings.kafka
     reception = FileReception(
         intake_root=settings.intake.root,
         blobs=service.blobs,
-        sink=KafkaReceiptPublisher(service.broker, settings.kafka),
+        sink=KafkaReceiptPublisher(broker, kafka),
     )
 
     def intake() -> AbstractAsyncContextManager[Any]:
@@ -34,6 +41,25 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
         return intake_server(settings.intake, PostgresAccounts(db.pool), reception)
 
     service.add_resource(intake)
+    integration_events = KafkaIntegrationEvents(broker, kafka)
+    receipts = FileSystemReceipts(settings.intake.root)
+
+    @broker.subscriber(
+        kafka.topic(Topic.RPU_FILE_RECEIVED),
+        group_id=kafka.group("rpu-concentrator"),
+        auto_offset_reset="earliest",
+    )
+    async def on_rpu_file_received(event: RpuFileReceived) -> None:
+        integration = RpuIntegration(
+            store=PostgresPassageStore(db.pool),
+            blobs=service.blobs,
+            receipts=receipts,
+            events=integration_events,
+            batch_size=settings.integration.batch_size,
+            max_window_days=settings.integration.max_window_days,
+        )
+        await integration.integrate(event)
+
     app: FastStream = service.app()
     return app
 

@@ -26,8 +26,20 @@ class IntakeSettings(BaseSettings):
     login_timeout_s: float = Field(default=60.0, gt=0)
 
 
+class IntegrationSettings(BaseSettings):
+    """Integration of received files into the regional database (RELAIS_RPU_INTEGRATION_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_INTEGRATION_", extra="ignore")
+
+    # Passages read, checked and COPYed at a time: memory depends on this, never on the file size.
+    batch_size: int = Field(default=5000, ge=1)
+    # A covered window wider than this is refused (a DATEDEBUT typo would otherwise erase years of data).
+    max_window_days: int = Field(default=400, ge=1)
+
+
 # The ignore is for checks that see relais_platform as untyped (no py.typed); unused when it is typed.
 class ConcentratorSettings(PlatformSettings):  # type: ignore[misc, unused-ignore]
     model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_", extra="ignore")
 
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
+    integration: IntegrationSettings = Field(default_factory=IntegrationSettings)

@@ -1,0 +1,212 @@
+"""Integrating one received RPU file: read, validate, replace the establishment's passages for the days it covers.
+
+One transaction per file, holding the establishment's lock: the ledger lookup (a redelivered event changes nothing),
+the staged passages, the replacement of the days this file wins in EXTRACT order (see `rules`), the rejected
+records and the ledger row. A file refused as a whole (XML not well-formed, DOCTYPE/entities, FINESS missing or
+invalid or not the account's) rolls that transaction back and is recorded as rejected in a second one, its raw
+bytes staying in the blob store. Only after the commit are the receipt written and the event published; both are
+repeated identically from the ledger row when the event is delivered again, so a crash in between loses neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Literal
+
+from relais_contracts import RpuFileIntegrated, RpuFileReceived, RpuFileRejected
+from relais_rpu import RpuFormatError, RpuRejected
+from relais_rpu_concentrator.integration.ports import (
+    BlobSource,
+    FileRecord,
+    FileStatus,
+    IntegrationEvents,
+    IntegrationTransaction,
+    PassageStore,
+    ReceiptWriter,
+)
+from relais_rpu_concentrator.integration.reading import FileReader
+from relais_rpu_concentrator.integration.receipt import ReceiptFacts, receipt_name, render_receipt
+from relais_rpu_concentrator.integration.rules import (
+    MAX_WINDOW_DAYS,
+    FileRefused,
+    check_establishment,
+    check_window,
+    covered_days,
+    days_to_replace,
+    name_finess_warning,
+    order_key,
+)
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["integrated", "already_integrated", "superseded", "rejected", "already_rejected"]
+
+
+class RpuIntegration:
+    def __init__(
+        self,
+        *,
+        store: PassageStore,
+        blobs: BlobSource,
+        receipts: ReceiptWriter,
+        events: IntegrationEvents,
+        batch_size: int = 5000,
+        max_window_days: int = MAX_WINDOW_DAYS,
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._receipts = receipts
+        self._events = events
+        self._batch_size = batch_size
+        self._max_window_days = max_window_days
+
+    async def integrate(self, event: RpuFileReceived) -> Outcome:
+        record: FileRecord | None = None
+        again = False
+        try:
+            async with self._store.transaction(event.finess) as tx:
+                record = await tx.find_file(event.file_id)
+                again = record is not None
+                if record is None:
+                    record = await self._apply(tx, event)
+                    await tx.record_file(record)
+        except (RpuFormatError, RpuRejected, FileRefused) as refusal:
+            reason = refusal.reason if isinstance(refusal, RpuFormatError | RpuRejected) else str(refusal)
+            if isinstance(refusal, RpuFormatError):
+                where = f"ligne {refusal.line} : " if refusal.line is not None else ""
+                reason = f"XML invalide, {where}{reason}"
+            async with self._store.transaction(event.finess) as tx:
+                record = await tx.find_file(event.file_id)
+                again = record is not None
+                if record is None:
+                    record = _rejected(event, reason)
+                    await tx.record_file(record)
+        assert record is not None
+        await self._announce(record, event)
+        outcome: Outcome = record.status.value
+        if again:
+            outcome = "already_rejected" if record.status is FileStatus.REJECTED else "already_integrated"
+        log.info(
+            "rpu file processed",
+            extra={"finess": event.finess, "file": event.file_name, "outcome": outcome,
+                   "accepted": record.passages_accepted, "rejected": record.passages_rejected},
+        )  # fmt: skip
+        return outcome
+
+    async def _apply(self, tx: IntegrationTransaction, event: RpuFileReceived) -> FileRecord:
+        loop = asyncio.get_running_loop()
+        # One thread for the whole file: the lxml parser lives and dies on the thread that created it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rpu-read") as thread:
+            stream = await loop.run_in_executor(thread, self._blobs.open, event.blob)
+            try:
+
+                def open_reader() -> FileReader:
+                    return FileReader(
+                        stream, finess=event.finess, file_id=event.file_id, batch_size=self._batch_size
+                    )
+
+                reader = await loop.run_in_executor(thread, open_reader)
+                check_establishment(reader.header, event.finess)
+                while (batch := await loop.run_in_executor(thread, reader.next_batch)) is not None:
+                    if batch.passages:
+                        await tx.stage_passages(batch.passages)
+                    if batch.rejected:
+                        await tx.add_rejected(batch.rejected)
+            finally:
+                await loop.run_in_executor(thread, stream.close)
+        summary = reader.summary
+        header = summary.header
+        covered = covered_days(header, summary.entree_days())
+        check_window(covered, self._max_window_days)
+        key = order_key(header, event.received_at)
+        won = days_to_replace(covered, await tx.newer_days(event.finess, covered, key))
+        stored = await tx.replace_days(event.finess, won, file_id=event.file_id, key=key) if won else {}
+        status = FileStatus.SUPERSEDED if covered and not won else FileStatus.INTEGRATED
+        warning = name_finess_warning(event.file_name, header)
+        facts = ReceiptFacts(
+            file_name=event.file_name,
+            file_id=event.file_id,
+            finess=event.finess,
+            received_at=event.received_at,
+            status=status.value,
+            summary=summary,
+            covered=tuple(covered),
+            replaced=tuple(won),
+            warnings=(warning,) if warning else (),
+        )
+        quality = summary.quality() | {"warnings": list(facts.warnings)}
+        return FileRecord(
+            file_id=event.file_id,
+            finess=event.finess,
+            account=event.account,
+            file_name=event.file_name,
+            blob=event.blob,
+            received_at=event.received_at,
+            status=status,
+            header_finess=header.finess,
+            ordre=header.ordre,
+            extract=header.extract,
+            date_debut=header.date_debut,
+            date_fin=header.date_fin,
+            first_day=covered[0] if covered else None,
+            last_day=covered[-1] if covered else None,
+            passages_accepted=summary.accepted,
+            passages_rejected=summary.rejected,
+            passages_stored=sum(stored.values()),
+            days_replaced=tuple(won),
+            quality=quality,
+            receipt_name=receipt_name(event.file_name, event.file_id),
+            receipt=render_receipt(facts),
+        )
+
+    async def _announce(self, record: FileRecord, event: RpuFileReceived) -> None:
+        if record.receipt_name and record.receipt:
+            await self._receipts.write(record.finess, record.receipt_name, record.receipt)
+        if record.status is FileStatus.REJECTED:
+            await self._events.rejected(
+                RpuFileRejected(
+                    finess=record.finess,
+                    file_name=event.file_name,
+                    file_id=record.file_id,
+                    reason=record.error or "",
+                    blob=record.blob,
+                )
+            )
+            return
+        await self._events.integrated(
+            RpuFileIntegrated(
+                finess=record.finess,
+                file_name=event.file_name,
+                file_id=record.file_id,
+                outcome=record.status.value,
+                passages_accepted=record.passages_accepted,
+                passages_rejected=record.passages_rejected,
+                days_replaced=list(record.days_replaced),
+            )
+        )
+
+
+def _rejected(event: RpuFileReceived, reason: str) -> FileRecord:
+    facts = ReceiptFacts(
+        file_name=event.file_name,
+        file_id=event.file_id,
+        finess=event.finess,
+        received_at=event.received_at,
+        status=FileStatus.REJECTED.value,
+        error=reason,
+    )
+    record = FileRecord(
+        file_id=event.file_id,
+        finess=event.finess,
+        account=event.account,
+        file_name=event.file_name,
+        blob=event.blob,
+        received_at=event.received_at,
+        status=FileStatus.REJECTED,
+        error=reason,
+        receipt_name=receipt_name(event.file_name, event.file_id),
+    )
+    return replace(record, receipt=render_receipt(facts))
