@@ -1,0 +1,1 @@
+"""One module per technology: SFTP push, HTTPS POST, PostgreSQL ledgers, SMTP mail, webhook."""

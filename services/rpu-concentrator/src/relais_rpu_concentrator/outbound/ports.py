@@ -1,0 +1,112 @@
+"""What the outbound use cases need from the outside world.
+
+`ExportSource` and `DailyCounts` are answered by the regional passages table (built by the integration part of the
+concentrator); everything else has an adapter in `adapters/` and an in-memory fake in the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from relais_rpu.model import Passage
+from relais_rpu_concentrator.outbound.absence import AbsenceAlert, Establishment, EstablishmentActivity
+from relais_rpu_concentrator.outbound.model import DeliveryEntry, PlannedFile
+
+
+class DeliveryError(Exception):
+    """A try failed in a way worth trying again later (receiver down, timeout, 5xx)."""
+
+
+class DeliveryRefused(DeliveryError):
+    """The receiver refused the file for good (4xx other than 408/429, unknown host key): no more tries this run."""
+
+
+class Destination(Protocol):
+    """Where an export goes (SFTP push or HTTPS POST). `send` must be idempotent for the same file: sending again
+    a file the receiver already holds must not give it a second copy (same final name, or Idempotency-Key)."""
+
+    name: str
+
+    async def send(self, export_id: str, file: PlannedFile, content: Path) -> None:
+        """Deliver the whole file, or raise DeliveryError; never leave a partial file under the final name."""
+        ...
+
+
+class DeliveryLedger(Protocol):
+    """State per (export id, destination, file): planned → sending → delivered, with attempts and last error."""
+
+    async def plan(self, export_id: str, destination: str, files: Sequence[PlannedFile]) -> None:
+        """Record every file of the export at once (all or nothing); an export already planned is left as it is."""
+        ...
+
+    async def pending(self, destination: str, export_id: str | None = None) -> list[DeliveryEntry]:
+        """Planned and sending entries, in export then send order."""
+        ...
+
+    async def mark_sending(self, entry: DeliveryEntry) -> DeliveryEntry:
+        """Record the start of a try (attempts + 1) before any byte leaves."""
+        ...
+
+    async def mark_delivered(self, entry: DeliveryEntry) -> None: ...
+
+    async def mark_failed(self, entry: DeliveryEntry, error: str) -> None:
+        """Back to planned with the error, to be tried again by the next run."""
+        ...
+
+    async def entries(self, export_id: str, destination: str | None = None) -> list[DeliveryEntry]: ...
+
+
+class ExportSource(Protocol):
+    """The passages to send to Santé publique France (the regional passages table)."""
+
+    async def changed_establishments(self, since: datetime, until: datetime) -> list[str]:
+        """FINESS whose passages were (re)placed by files received in [since, until)."""
+        ...
+
+    def passages(self, finess: str, since: datetime, until: datetime) -> AsyncIterator[Passage]:
+        """The establishment's current passages for the days those files covered, streamed."""
+        ...
+
+    async def trace_parents(self, finess: str, since: datetime, until: datetime) -> Sequence[str]:
+        """W3C traceparents of the received files concerned, so the delivery appears in their traces."""
+        ...
+
+
+class ActiveEstablishments(Protocol):
+    async def active(self) -> list[Establishment]:
+        """Establishments expected to send RPU files every day (active intake accounts)."""
+        ...
+
+
+class DailyCounts(Protocol):
+    """Per establishment and day: files received that day, and passages whose ENTREE is that day."""
+
+    async def activity(
+        self, finess: Sequence[str], first_day: date, last_day: date
+    ) -> Mapping[str, EstablishmentActivity]: ...
+
+
+class AlertLedger(Protocol):
+    """One alert per (FINESS, day), and per alert one notification per channel."""
+
+    async def record(self, alerts: Sequence[AbsenceAlert]) -> list[AbsenceAlert]:
+        """Keep the alerts not already recorded for their (FINESS, day); returns those newly recorded."""
+        ...
+
+    async def notify_pending(self, day: date, channel: str, send: Notifier) -> list[AbsenceAlert]:
+        """Send, through `send`, each alert of the day not yet notified on `channel` and mark it notified; a
+        concurrent check skips alerts being notified; returns those sent."""
+        ...
+
+
+class Notifier(Protocol):
+    """A channel to the ARS (SMTP mail, webhook)."""
+
+    channel: str
+
+    async def notify(self, alert: AbsenceAlert) -> None:
+        """Deliver the alert or raise."""
+        ...
