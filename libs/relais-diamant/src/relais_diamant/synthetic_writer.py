@@ -1,0 +1,141 @@
+"""Streaming CSV writer for the synthetic extracts, and where the per-row quirks are put in.
+
+`;` separated, UTF-8 without BOM, CRLF lines (a few LF ones when the quirk is on). The first data rows carry each
+enabled quirk once (so a small file shows all of them), later rows a small random share.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from relais_diamant import synthetic_sources as rows
+from relais_diamant import synthetic_tables as tables
+from relais_diamant.sources import DiamantSource
+from relais_diamant.synthetic_sources import Context, Maker
+from relais_diamant.synthetic_tables import Column
+from relais_diamant.synthetic_values import RowBuilder
+
+if TYPE_CHECKING:
+    from relais_diamant.synthetic import Quirks
+
+_DUPLICATE_SHARE, _BLANK_YEAR_SHARE, _UNKNOWN_SHARE = 0.003, 0.001, 0.002
+_LF_EVERY = 53  # with mixed line endings, data rows 1, 54, 107... end with LF alone
+_PROGRESS_EVERY = 50_000
+_FLUSH_EVERY = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    columns: Callable[[int], tuple[Column, ...]]  # by MEN_PMSI_MENCUMU generation (ignored by the others)
+    rows: Callable[[Context, RowBuilder, random.Random], Iterator[Maker]]
+    year_label: str = "Année"
+    finess_labels: tuple[str, ...] = ("Finess",)  # the first non-empty one is the row's FINESS
+
+
+def _fixed(columns: tuple[Column, ...]) -> Callable[[int], tuple[Column, ...]]:
+    return lambda _generation: columns
+
+
+def _sites(sector: str, family: str = "") -> Callable[[Context, RowBuilder, random.Random], Iterator[Maker]]:
+    def make(ctx: Context, builder: RowBuilder, rng: random.Random) -> Iterator[Maker]:
+        sites = ctx.sanitaires if sector == "sanitaire" else ctx.medico_sociaux
+        return rows.per_site_year(sites, ctx, builder, rng, family)
+
+    return make
+
+
+LAYOUTS: dict[DiamantSource, Layout] = {
+    DiamantSource.MEN_PMSI_ANNUEL: Layout(_fixed(tables.MEN_PMSI_ANNUEL), _sites("sanitaire")),
+    DiamantSource.ANN_RPU: Layout(_fixed(tables.ANN_RPU), _sites("sanitaire", "URG")),
+    DiamantSource.ANN_SAE: Layout(_fixed(tables.ANN_SAE), _sites("sanitaire")),
+    DiamantSource.MEN_PMSI_MENCUMU: Layout(tables.men_pmsi_mencumu, rows.mencumu),
+    DiamantSource.QUO_SAN_FINANCE: Layout(
+        _fixed(tables.QUO_SAN_FINANCE), rows.quo_san_finance, finess_labels=("Finess ET", "Finess EJ")
+    ),
+    DiamantSource.MEN_HAPI: Layout(_fixed(tables.MEN_HAPI), rows.men_hapi, year_label="Année Campagne HAPI"),
+    DiamantSource.ANN_MS_TDP_ET: Layout(_fixed(tables.ANN_MS_TDP_ET), _sites("medico_social")),
+    DiamantSource.ANN_ERRD_EJ_ET: Layout(_fixed(tables.ANN_ERRD_EJ_ET), rows.errd_ej_et),
+    DiamantSource.ANN_CA_EJ_ET: Layout(_fixed(tables.ANN_CA_EJ_ET), rows.ca_ej_et),
+    DiamantSource.ANN_ERRD_EJ: Layout(_fixed(tables.ANN_ERRD_EJ), rows.errd_ej, finess_labels=("Finess EJ",)),
+    DiamantSource.ANN_PER_ERRD_EPRD: Layout(_fixed(tables.ANN_PER_ERRD_EPRD), rows.per_errd_eprd),
+}
+
+
+class RowWriter:
+    def __init__(
+        self,
+        labels: Sequence[str],
+        layout: Layout,
+        quirks: Quirks,
+        rng: random.Random,
+        unknown_numbers: Iterator[str],
+        ejs: Sequence[str],
+    ) -> None:
+        self.labels = tuple(labels)
+        self.quirks = quirks
+        self.rng = rng
+        self.unknown_numbers = unknown_numbers
+        self.ejs = ejs
+        self.year = self.labels.index(layout.year_label)
+        self.finess = [self.labels.index(label) for label in layout.finess_labels]
+        self.ej = self.labels.index("Finess EJ")
+
+    def _quirk(self, row: int) -> str:
+        """Which quirk (if any) row number `row` gets: each enabled one first on rows 0, 1, 2, then by chance."""
+        q = self.quirks
+        forced = {0: "duplicate", 1: "blank_year", 2: "unknown"}.get(row)
+        draw = self.rng.random()
+        if forced == "duplicate" or (forced is None and draw < _DUPLICATE_SHARE):
+            return "duplicate" if q.duplicate_keys else ""
+        if forced == "blank_year" or (forced is None and draw < _DUPLICATE_SHARE + _BLANK_YEAR_SHARE):
+            return "blank_year" if q.blank_annee else ""
+        if forced == "unknown" or (
+            forced is None and draw < _DUPLICATE_SHARE + _BLANK_YEAR_SHARE + _UNKNOWN_SHARE
+        ):
+            return "unknown" if q.unknown_finess else ""
+        return ""
+
+    def _duplicate(self, make: Maker) -> list[str]:
+        again = make()
+        if self.ejs and self.rng.random() < 0.5:
+            again[self.ej] = self.rng.choice(self.ejs)  # the same ET attached to another EJ
+        return again
+
+    def write(self, path: Path, makers: Iterator[Maker], progress: Callable[[int], None] | None) -> int:
+        lf_quirk = self.quirks.mixed_line_endings
+        buffer: list[str] = [";".join(self.labels) + "\r\n"]
+        count = 0
+        with path.open("w", encoding="utf-8", newline="") as out:
+            emit = partial(self._emit, buffer, lf_quirk)
+            for number, make in enumerate(makers):
+                cells = make()
+                quirk = self._quirk(number)
+                if quirk == "blank_year":
+                    cells[self.year] = ""
+                elif quirk == "unknown":
+                    target = next((i for i in self.finess if cells[i]), self.finess[0])
+                    cells[target] = next(self.unknown_numbers)
+                count = emit(cells, count)
+                if quirk == "duplicate":
+                    count = emit(self._duplicate(make), count)
+                if len(buffer) >= _FLUSH_EVERY:
+                    out.write("".join(buffer))
+                    buffer.clear()
+                if progress and count % _PROGRESS_EVERY < 2 and count >= _PROGRESS_EVERY:
+                    progress(count)
+            out.write("".join(buffer))
+        if progress:
+            progress(count)
+        return count
+
+    @staticmethod
+    def _emit(buffer: list[str], lf_quirk: bool, cells: list[str], count: int) -> int:
+        count += 1
+        ending = "\n" if lf_quirk and count % _LF_EVERY == 1 else "\r\n"
+        buffer.append(";".join(cells) + ending)
+        return count
