@@ -7,8 +7,10 @@
 
 -- Every received file, integrated or not: the ledger that makes a redelivered event a no-op (written in the same
 -- transaction as the passages) and the archive index (the raw bytes stay in the blob store, `blob_sha256`).
+-- Keyed by establishment and content: two establishments pushing identical bytes (an empty or hostile file) are
+-- two files, each with its own outcome and receipt.
 CREATE TABLE rpu_file (
-    file_id            char(64)    PRIMARY KEY,                 -- SHA-256 of the file as received
+    file_id            char(64)    NOT NULL,                    -- SHA-256 of the file as received
     finess             varchar(9)  NOT NULL,                    -- the pushing account's FINESS géographique
     account            text        NOT NULL,
     file_name          text        NOT NULL,
@@ -33,9 +35,10 @@ CREATE TABLE rpu_file (
     blob_media_type    text        NOT NULL,
     received_at        timestamptz NOT NULL,
     processed_at       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (finess, file_id),
     CONSTRAINT rpu_file_rejected_has_error CHECK ((status = 'rejected') = (error IS NOT NULL))
 );
-CREATE INDEX rpu_file_by_finess ON rpu_file (finess, received_at);
+CREATE INDEX rpu_file_by_finess_received ON rpu_file (finess, received_at);
 CREATE INDEX rpu_file_by_received ON rpu_file (received_at);
 
 -- Who owns each (FINESS, day): the last file applied to it, in EXTRACT order, and how many passages it left there.
@@ -43,12 +46,13 @@ CREATE INDEX rpu_file_by_received ON rpu_file (received_at);
 CREATE TABLE rpu_day (
     finess        varchar(9)  NOT NULL,
     day           date        NOT NULL,
-    file_id       char(64)    NOT NULL REFERENCES rpu_file (file_id) DEFERRABLE INITIALLY DEFERRED,
+    file_id       char(64)    NOT NULL,
     extract       timestamp   NOT NULL,                         -- the owner's ordering key (EXTRACT, else reception)
     received_at   timestamptz NOT NULL,                         -- tie-break between equal EXTRACTs
     passages      integer     NOT NULL,
     replaced_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (finess, day)
+    PRIMARY KEY (finess, day),
+    FOREIGN KEY (finess, file_id) REFERENCES rpu_file (finess, file_id) DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX rpu_day_by_day ON rpu_day (day);
 
@@ -87,9 +91,11 @@ CREATE TABLE rpu_passage (
 
 -- PATIENT elements refused on their own (ENTREE missing or unreadable), with their raw items.
 CREATE TABLE rpu_rejected_record (
-    file_id        char(64)    NOT NULL REFERENCES rpu_file (file_id) DEFERRABLE INITIALLY DEFERRED,
+    finess         varchar(9)  NOT NULL,
+    file_id        char(64)    NOT NULL,
     record_number  integer     NOT NULL,
     reason         text        NOT NULL,
     items          jsonb       NOT NULL,
-    PRIMARY KEY (file_id, record_number)
+    PRIMARY KEY (finess, file_id, record_number),
+    FOREIGN KEY (finess, file_id) REFERENCES rpu_file (finess, file_id) DEFERRABLE INITIALLY DEFERRED
 );

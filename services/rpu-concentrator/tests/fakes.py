@@ -19,10 +19,10 @@ from relais_rpu_concentrator.integration.rules import OrderKey
 
 @dataclass
 class Tables:
-    files: dict[str, FileRecord] = field(default_factory=dict)
+    files: dict[tuple[str, str], FileRecord] = field(default_factory=dict)
     days: dict[tuple[str, date], tuple[str, OrderKey, int]] = field(default_factory=dict)
     passages: dict[tuple[str, date], list[PassageRow]] = field(default_factory=dict)
-    rejected: dict[tuple[str, int], RejectedRow] = field(default_factory=dict)
+    rejected: dict[tuple[str, str, int], RejectedRow] = field(default_factory=dict)
 
 
 class FakeTransaction:
@@ -31,8 +31,8 @@ class FakeTransaction:
         self.staged: list[PassageRow] = []
         self.batches = 0
 
-    async def find_file(self, file_id: str) -> FileRecord | None:
-        return self._t.files.get(file_id)
+    async def find_file(self, finess: str, file_id: str) -> FileRecord | None:
+        return self._t.files.get((finess, file_id))
 
     async def stage_passages(self, rows: Sequence[PassageRow]) -> None:
         self.batches += 1
@@ -40,7 +40,7 @@ class FakeTransaction:
 
     async def add_rejected(self, rows: Sequence[RejectedRow]) -> None:
         for row in rows:
-            self._t.rejected[(row[0], row[1])] = row
+            self._t.rejected[(row[0], row[1], row[2])] = row
 
     async def newer_days(self, finess: str, days: Sequence[date], key: OrderKey) -> set[date]:
         return {d for d in days if (owner := self._t.days.get((finess, d))) and owner[1] > key}
@@ -59,8 +59,9 @@ class FakeTransaction:
         return stored
 
     async def record_file(self, record: FileRecord) -> None:
-        assert record.file_id not in self._t.files, "ledger primary key"
-        self._t.files[record.file_id] = record
+        key = (record.finess, record.file_id)
+        assert key not in self._t.files, "ledger primary key"
+        self._t.files[key] = record
 
 
 class FakePassageStore:

@@ -10,7 +10,7 @@ import pytest
 
 from relais_contracts import RpuFileReceived
 from relais_platform.blobstore import FileSystemBlobStore
-from relais_rpu_concentrator.integration.ports import FileStatus
+from relais_rpu_concentrator.integration.ports import FileRecord, FileStatus
 from relais_rpu_concentrator.integration.reading import PASSAGE_COLUMNS, PassageRow
 from relais_rpu_concentrator.integration.use_case import RpuIntegration
 
@@ -72,6 +72,9 @@ class World:
 
         return {day: sorted(map(fp, rows)) for day, rows in self.store.passages(self.est.finess).items()}
 
+    def file(self, event: RpuFileReceived) -> FileRecord:
+        return self.store.tables.files[(event.finess, event.file_id)]
+
     def expected(self, *sent: Sent) -> dict[date, list[Fingerprint]]:
         return expected_by_day(self.base, self.est, sent)
 
@@ -116,6 +119,7 @@ async def test_a_redelivered_event_changes_nothing_and_repeats_receipt_and_event
     assert (w.store.tables.passages, w.store.tables.days, w.receipts.written) == before
     assert w.receipts.writes == 2
     first, again = w.events.integrated_events
+    assert (first.outcome, again.outcome) == ("integrated", "already_integrated")
     assert (again.file_id, again.passages_accepted, again.days_replaced) == (
         first.file_id, first.passages_accepted, first.days_replaced,
     )  # fmt: skip
@@ -141,7 +145,7 @@ async def test_a_refused_file_is_quarantined_and_files_around_it_are_integrated(
     await w.integration.integrate(w.sent(after))
 
     assert w.stored() == w.expected(before, after)
-    record = w.store.tables.files[bad.file_id]
+    record = w.file(bad)
     assert record.status is FileStatus.REJECTED and reason in (record.error or "")
     [rejected] = w.events.rejected_events
     assert rejected.file_id == bad.file_id and rejected.blob == bad.blob
@@ -165,7 +169,7 @@ async def test_a_file_for_another_establishment_is_refused(tmp_path: Path) -> No
     other = "750712184"
     event = w.event(path.read_bytes(), path.name, finess=other)
     assert await w.integration.integrate(event) == "rejected"
-    assert "n'est pas celui du compte" in (w.store.tables.files[event.file_id].error or "")
+    assert "n'est pas celui du compte" in (w.file(event).error or "")
     assert w.store.passages(other) == {}
 
 
@@ -173,7 +177,7 @@ async def test_a_window_of_years_is_refused(tmp_path: Path) -> None:
     w = World(tmp_path)
     sent = Sent(1, D, D, at(D), window=(date(2006, 1, 1), D))
     assert await w.integration.integrate(w.sent(sent)) == "rejected"
-    assert "période couverte trop large" in (w.store.tables.files[w.sent(sent).file_id].error or "")
+    assert "période couverte trop large" in (w.file(w.sent(sent)).error or "")
 
 
 async def test_records_without_entree_are_rejected_alone_and_listed_in_the_receipt(tmp_path: Path) -> None:
@@ -181,14 +185,14 @@ async def test_records_without_entree_are_rejected_alone_and_listed_in_the_recei
     sent = rolling(1, D)
     event = w.sent(sent)
     await w.integration.integrate(event)
-    record = w.store.tables.files[event.file_id]
+    record = w.file(event)
     assert w.stored() == w.expected(sent)
     assert record.passages_rejected > 0
     assert len(w.store.tables.rejected) == record.passages_rejected
     assert record.passages_accepted == sum(len(v) for v in w.stored().values())
     receipt = w.receipts.written[(w.est.finess, record.receipt_name)]
     assert f"Passages rejetés  : {record.passages_rejected}" in receipt
-    [number, *_] = [n for (fid, n) in w.store.tables.rejected if fid == event.file_id]
+    [number, *_] = [n for (_, fid, n) in w.store.tables.rejected if fid == event.file_id]
     assert f"REJET enregistrement {number} : REJET_ENTREE" in receipt
     assert "ANOMALIE enregistrement" in receipt  # FEDORU failures, each with its record number and rule
     checks = record.quality["checks"]
@@ -203,7 +207,7 @@ async def test_receipt_reports_completeness_of_every_item_against_80_percent(tmp
     w = World(tmp_path)
     event = w.sent(rolling(1, D))
     await w.integration.integrate(event)
-    receipt = w.receipts.written[(w.est.finess, w.store.tables.files[event.file_id].receipt_name or "")]
+    receipt = w.receipts.written[(w.est.finess, w.file(event).receipt_name or "")]
     assert "objectif : 80,0 %" in receipt
     assert receipt.count("COMPLETUDE ") == 18
     assert "COMPLETUDE ENTREE          100,0 %" in receipt
@@ -215,7 +219,7 @@ async def test_a_file_name_carrying_another_finess_is_a_warning_not_a_rejection(
     path = rolling(1, D).write(w.base, w.est, w.dir)
     event = w.event(path.read_bytes(), "RPU_750712184_260910.xml")
     assert await w.integration.integrate(event) == "integrated"
-    receipt = w.receipts.written[(w.est.finess, w.store.tables.files[event.file_id].receipt_name or "")]
+    receipt = w.receipts.written[(w.est.finess, w.file(event).receipt_name or "")]
     assert "Avertissement : le FINESS du nom de fichier (750712184)" in receipt
 
 
@@ -224,3 +228,14 @@ async def test_batches_bound_what_is_held_in_memory(tmp_path: Path) -> None:
     await w.integration.integrate(w.sent(rolling(1, D)))
     assert w.store.last is not None
     assert w.store.last.batches >= len(w.store.last.staged) / 4 > 5
+
+
+async def test_identical_bytes_from_two_establishments_are_two_files_each_with_its_own_receipt(
+    tmp_path: Path,
+) -> None:
+    w = World(tmp_path)
+    mine, theirs = w.event(XXE, "RPU_a.xml"), w.event(XXE, "RPU_b.xml", finess="750712184")
+    assert await w.integration.integrate(mine) == "rejected"
+    assert await w.integration.integrate(theirs) == "rejected"
+    assert {finess for finess, _ in w.receipts.written} == {w.est.finess, "750712184"}
+    assert [e.finess for e in w.events.rejected_events] == [w.est.finess, "750712184"]

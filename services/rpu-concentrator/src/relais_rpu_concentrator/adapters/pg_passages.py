@@ -68,8 +68,10 @@ class PostgresIntegrationTransaction:
         self._conn = conn
         self._staging = False
 
-    async def find_file(self, file_id: str) -> FileRecord | None:
-        row = await self._conn.fetchrow(f"SELECT {_FILE_COLUMNS} FROM rpu_file WHERE file_id = $1", file_id)
+    async def find_file(self, finess: str, file_id: str) -> FileRecord | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {_FILE_COLUMNS} FROM rpu_file WHERE finess = $1 AND file_id = $2", finess, file_id
+        )
         return None if row is None else _record(row)
 
     async def stage_passages(self, rows: Sequence[PassageRow]) -> None:

@@ -51,8 +51,8 @@ class FileRecord:
 class IntegrationTransaction(Protocol):
     """One database transaction, holding the establishment's integration lock until it ends."""
 
-    async def find_file(self, file_id: str) -> FileRecord | None:
-        """The ledger entry of a file already processed (integrated, superseded or rejected)."""
+    async def find_file(self, finess: str, file_id: str) -> FileRecord | None:
+        """The ledger entry of a file this establishment already sent (integrated, superseded or rejected)."""
         ...
 
     async def stage_passages(self, rows: Sequence[PassageRow]) -> None:

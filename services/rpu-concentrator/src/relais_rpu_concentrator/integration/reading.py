@@ -32,10 +32,10 @@ PASSAGE_COLUMNS: tuple[str, ...] = (
     "destination", "orient", "extras", "unparsed", "checks",
 )  # fmt: skip
 DAY_COLUMN = PASSAGE_COLUMNS.index("day")
-REJECTED_COLUMNS: tuple[str, ...] = ("file_id", "record_number", "reason", "items")
+REJECTED_COLUMNS: tuple[str, ...] = ("finess", "file_id", "record_number", "reason", "items")
 
 PassageRow = tuple[object, ...]
-RejectedRow = tuple[str, int, str, str]
+RejectedRow = tuple[str, str, int, str, str]
 
 MAX_DETAILED_ERRORS = 1000
 REJECTION_RULE = "REJET_ENTREE"
@@ -132,7 +132,7 @@ class FileReader:
         summary.rejected += 1
         summary.note(RecordError(record.record_number, REJECTION_RULE, record.reason))
         items = json.dumps([list(p) for p in record.items], ensure_ascii=False)
-        return (self._file_id, record.record_number, record.reason, items)
+        return (self._finess, self._file_id, record.record_number, record.reason, items)
 
     def _row(self, p: Passage) -> PassageRow:
         summary = self.summary

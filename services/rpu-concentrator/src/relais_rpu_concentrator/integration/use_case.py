@@ -68,7 +68,7 @@ class RpuIntegration:
         again = False
         try:
             async with self._store.transaction(event.finess) as tx:
-                record = await tx.find_file(event.file_id)
+                record = await tx.find_file(event.finess, event.file_id)
                 again = record is not None
                 if record is None:
                     record = await self._apply(tx, event)
@@ -79,13 +79,13 @@ class RpuIntegration:
                 where = f"ligne {refusal.line} : " if refusal.line is not None else ""
                 reason = f"XML invalide, {where}{reason}"
             async with self._store.transaction(event.finess) as tx:
-                record = await tx.find_file(event.file_id)
+                record = await tx.find_file(event.finess, event.file_id)
                 again = record is not None
                 if record is None:
                     record = _rejected(event, reason)
                     await tx.record_file(record)
         assert record is not None
-        await self._announce(record, event)
+        await self._announce(record, event, again=again)
         outcome: Outcome = record.status.value
         if again:
             outcome = "already_rejected" if record.status is FileStatus.REJECTED else "already_integrated"
@@ -162,7 +162,7 @@ class RpuIntegration:
             receipt=render_receipt(facts),
         )
 
-    async def _announce(self, record: FileRecord, event: RpuFileReceived) -> None:
+    async def _announce(self, record: FileRecord, event: RpuFileReceived, *, again: bool) -> None:
         if record.receipt_name and record.receipt:
             await self._receipts.write(record.finess, record.receipt_name, record.receipt)
         if record.status is FileStatus.REJECTED:
@@ -181,7 +181,7 @@ class RpuIntegration:
                 finess=record.finess,
                 file_name=event.file_name,
                 file_id=record.file_id,
-                outcome=record.status.value,
+                outcome="already_integrated" if again else record.status.value,
                 passages_accepted=record.passages_accepted,
                 passages_rejected=record.passages_rejected,
                 days_replaced=list(record.days_replaced),
