@@ -81,7 +81,7 @@ def match_header(labels: tuple[str, ...], definition: SourceDefinition, file_nam
         index, missing = _locate(generation, positions)
         if not missing:
             complete.append((generation, index))
-        elif closest is None or len(missing) < len(closest[1]):
+        elif closest is None or len(missing) <= len(closest[1]):  # ties: the newer generation
             closest = (generation, missing)
     if not complete:
         assert closest is not None

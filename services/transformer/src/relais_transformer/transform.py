@@ -33,7 +33,9 @@ class TransformFile:
         plaintext: Path = self._blobs.path(event.plaintext)
         try:
             # Parsing is CPU-bound: run it off the event loop so Kafka heartbeats keep flowing.
-            ref, count, report = await asyncio.to_thread(self._write, event.source, plaintext, known, year)
+            ref, count, report = await asyncio.to_thread(
+                self._write, event.source, plaintext, known, year, event.file_name
+            )
         except FileUnreadable as error:
             return self._reject(event, str(error))
         return FileTransformed(
@@ -48,9 +50,9 @@ class TransformFile:
         )
 
     def _write(
-        self, source: str, plaintext: Path, known: KnownFiness, year: int
+        self, source: str, plaintext: Path, known: KnownFiness, year: int, file_name: str
     ) -> tuple[BlobRef, int, dict[str, object]]:
-        result = self._transform(source, plaintext, known, year)
+        result = self._transform(source, plaintext, known, year, file_name)
         with self._blobs.writer("application/x-ndjson") as (writer, refs):
             count = write_rows(writer, result.rows)
         # Read the report only now: a streaming transform completes it while its rows are consumed.

@@ -1,20 +1,50 @@
-"""DIAMANT sources → indicator rows, through the declarative definitions of `relais_diamant`.
+"""DIAMANT sources → indicator rows, through the declarative definitions of `relais_diamant.definitions`.
 
-Until a source has its definition, its files are refused with a reason that names it (rejection event), never
-dropped in silence.
+The work is done by `relais_diamant.transform` (two streaming passes: rules and deduplication, then rows); this
+adapter only translates the referential and the errors. A source without a definition yet (the medico-social ones)
+is refused with a reason that names it (rejection event), never dropped in silence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+from relais_contracts.rows import TableRow
+from relais_diamant.definitions import definition
+from relais_diamant.reader import UnreadableFile
+from relais_diamant.rules import Referential
 from relais_diamant.sources import DiamantSource
+from relais_diamant.transform import transform_file
 from relais_transformer.ports import FileUnreadable, KnownFiness, Transformed
 
 
 class DiamantTransform:
-    def __call__(self, source: str, plaintext: Path, known: KnownFiness, reference_year: int) -> Transformed:
+    def __call__(
+        self,
+        source: str,
+        plaintext: Path,
+        known: KnownFiness,
+        reference_year: int,
+        file_name: str | None = None,
+    ) -> Transformed:
         kind = DiamantSource(source)
-        raise FileUnreadable(
-            f"{plaintext.name} : la source DIAMANT {kind.value} n'est pas encore prise en charge"
-        )
+        name = file_name or plaintext.name
+        found = definition(kind)
+        if found is None:
+            raise FileUnreadable(f"{name} : la source DIAMANT {kind.value} n'est pas encore prise en charge")
+        referential = Referential(known.etablissements, known.entites_juridiques, known.ej_of_et)
+        try:
+            result = transform_file(plaintext, found, referential, reference_year, name)
+        except UnreadableFile as error:
+            raise FileUnreadable(str(error)) from error
+        details: dict[str, object] = result.report.as_dict()
+
+        def rows() -> Iterator[TableRow]:
+            try:
+                yield from result.rows
+            except UnreadableFile as error:  # the file changed between the passes: refuse it whole
+                raise FileUnreadable(str(error)) from error
+            details.update(result.report.as_dict())  # value problems found while emitting
+
+        return Transformed(rows=rows(), report=details)

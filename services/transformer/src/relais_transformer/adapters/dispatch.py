@@ -14,9 +14,16 @@ class BySource:
         self._diamant = diamant
         self._finess = finess
 
-    def __call__(self, source: str, plaintext: Path, known: KnownFiness, reference_year: int) -> Transformed:
+    def __call__(
+        self,
+        source: str,
+        plaintext: Path,
+        known: KnownFiness,
+        reference_year: int,
+        file_name: str | None = None,
+    ) -> Transformed:
         if source in set(FinessFile):
-            return self._finess(source, plaintext, known, reference_year)
+            return self._finess(source, plaintext, known, reference_year, file_name)
         if source in DiamantSource.__members__:
-            return self._diamant(source, plaintext, known, reference_year)
-        raise FileUnreadable(f"{plaintext.name} : source inconnue {source!r}")
+            return self._diamant(source, plaintext, known, reference_year, file_name)
+        raise FileUnreadable(f"{file_name or plaintext.name} : source inconnue {source!r}")

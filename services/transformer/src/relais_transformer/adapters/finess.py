@@ -67,17 +67,25 @@ def _report(report: ParseReport) -> dict[str, object]:
 
 
 class FinessTransform:
-    def __call__(self, source: str, plaintext: Path, known: KnownFiness, reference_year: int) -> Transformed:
+    def __call__(
+        self,
+        source: str,
+        plaintext: Path,
+        known: KnownFiness,
+        reference_year: int,
+        file_name: str | None = None,
+    ) -> Transformed:
         kind = FinessFile(source)
-        report = ParseReport(file=plaintext.name)
+        name = file_name or plaintext.name
+        report = ParseReport(file=name)
         details: dict[str, object] = {}
 
         def rows() -> Iterator[TableRow]:
             for record in read_referential_file(kind, plaintext, report):
                 if isinstance(record, EntiteJuridique):
-                    yield _ej_row(record, plaintext.name)
+                    yield _ej_row(record, name)
                 else:
-                    yield from _et_rows(record, kind, plaintext.name)
+                    yield from _et_rows(record, kind, name)
             details.update(_report(report))  # complete once the rows have been consumed
 
         return Transformed(rows=rows(), report=details)

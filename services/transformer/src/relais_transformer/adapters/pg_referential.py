@@ -16,7 +16,12 @@ class PostgresReferential:
     async def current(self) -> KnownFiness:
         async with self._db.pool.acquire() as conn:
             ets = await conn.fetch(
-                "SELECT numero_finess_etablissement_territorial AS n FROM etablissement_territorial WHERE NOT caduc"
+                "SELECT numero_finess_etablissement_territorial AS n, numero_finess_entite_juridique AS ej "
+                "FROM etablissement_territorial WHERE NOT caduc"
             )
             ejs = await conn.fetch("SELECT numero_finess_entite_juridique AS n FROM entite_juridique")
-        return KnownFiness(frozenset(r["n"] for r in ets), frozenset(r["n"] for r in ejs))
+        return KnownFiness(
+            frozenset(r["n"] for r in ets),
+            frozenset(r["n"] for r in ejs),
+            {r["n"]: r["ej"] for r in ets},
+        )

@@ -1,0 +1,136 @@
+"""The transform use case on DIAMANT files: a decrypted file in, a rows blob and its quality report (or a rejection
+naming the file and the reason) out."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from relais_contracts import FileDecrypted, FileRejected, FileTransformed, SourceSystem
+from relais_contracts.rows import read_rows
+from relais_diamant.definitions import labels
+from relais_diamant.sources import DiamantSource
+from relais_platform.blobstore import FileSystemBlobStore
+from relais_transformer.adapters.diamant import DiamantTransform
+from relais_transformer.adapters.dispatch import BySource
+from relais_transformer.adapters.finess import FinessTransform
+from relais_transformer.ports import KnownFiness
+from relais_transformer.transform import TransformFile
+
+EJ1 = "010000016"
+ET1, ET2 = "010000115", "010000123"
+KNOWN = KnownFiness(frozenset({ET1, ET2}), frozenset({EJ1}), {ET1: EJ1, ET2: EJ1})
+MEDICO_SOCIAL = ["ANN_MS_TDP_ET", "ANN_ERRD_EJ_ET", "ANN_CA_EJ_ET", "ANN_ERRD_EJ", "ANN_PER_ERRD_EPRD"]
+
+
+class FixedReferential:
+    async def current(self) -> KnownFiness:
+        return KNOWN
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> FileSystemBlobStore:
+    return FileSystemBlobStore(tmp_path / "blobs")
+
+
+def decrypted(blobs: FileSystemBlobStore, name: str, text: str, source: str) -> FileDecrypted:
+    ref = blobs.put_bytes(text.encode())
+    return FileDecrypted(
+        source_system=SourceSystem.DIAMANT,
+        file_name=name,
+        file_id=ref.sha256,
+        source=source,
+        extraction_date=date(2026, 1, 5),
+        encrypted=ref,
+        plaintext=ref,
+    )
+
+
+def use_case(blobs: FileSystemBlobStore, reference_year: int | None = 2026) -> TransformFile:
+    return TransformFile(
+        BySource(DiamantTransform(), FinessTransform()), FixedReferential(), blobs, reference_year
+    )
+
+
+async def test_a_diamant_file_becomes_rows_and_a_quality_report(blobs: FileSystemBlobStore) -> None:
+    text = "\r\n".join(
+        [
+            ";".join(labels("ANN_RPU")),
+            f"{ET1};{EJ1};2024;31250",
+            f"{ET2};{EJ1};;12",  # blank year: reported, skipped
+            f"750000010;{EJ1};2024;5",  # unknown FINESS: reported
+            f"{ET2};{EJ1};2019;7",  # outside the window
+            "",
+        ]
+    )
+    event = decrypted(blobs, "ANN_RPU_2026_01_05.CSV", text, "ANN_RPU")
+    outcome = await use_case(blobs)(event)
+    assert isinstance(outcome, FileTransformed)
+    assert outcome.row_count == 1
+    with blobs.open(outcome.rows) as stream:
+        assert list(read_rows(stream)) == [
+            (
+                "activite_sanitaire",
+                {
+                    "annee": 2024,
+                    "numero_finess_etablissement_territorial": ET1,
+                    "nombre_passages_urgences": 31250.0,
+                },
+                "upsert",
+            )
+        ]
+    report = outcome.quality_report
+    assert report["reference_year"] == 2026
+    assert report["rows_read"] == 4 and report["rows_kept"] == 1
+    assert report["rejected_by_reason"] == {"annee_vide": 1, "finess_inconnu": 1, "hors_fenetre": 1}
+    assert report["unknown_finess"] == {"rows": 1, "count": 1, "numbers": ["750000010"], "truncated": False}
+    problems = report["problems"]
+    assert isinstance(problems, list)
+    # Messages name the file as it arrived, not the blob.
+    assert problems[0] == "ANN_RPU_2026_01_05.CSV, ligne 3 : année vide [annee_vide]"
+    json.dumps(report)  # travels in the event and lands in loaded_file.quality_report
+
+
+async def test_the_reference_year_defaults_to_the_current_year(blobs: FileSystemBlobStore) -> None:
+    text = ";".join(labels("ANN_RPU")) + "\n"
+    outcome = await use_case(blobs, None)(decrypted(blobs, "ANN_RPU_2026_01_05.CSV", text, "ANN_RPU"))
+    assert isinstance(outcome, FileTransformed)
+    assert outcome.quality_report["reference_year"] == date.today().year
+    assert outcome.quality_report["window"] == [date.today().year - 5, date.today().year - 1]
+
+
+async def test_a_header_missing_labels_is_rejected_naming_them(blobs: FileSystemBlobStore) -> None:
+    event = decrypted(blobs, "MEN_PMSI_MENCUMU_2026_01_05.CSV", "Finess;Année;Mois\n", "MEN_PMSI_MENCUMU")
+    outcome = await use_case(blobs)(event)
+    assert isinstance(outcome, FileRejected)
+    assert outcome.reason.startswith(
+        "MEN_PMSI_MENCUMU_2026_01_05.CSV : fichier refusé, en-tête MEN_PMSI_MENCUMU"
+    )
+    assert (
+        "« DMS mensuel MCO Médecine »" in outcome.reason
+        or "« Nombre de séjours mensuels Médecine »" in outcome.reason
+    )
+    assert outcome.blob == event.plaintext
+
+
+@pytest.mark.parametrize("source", MEDICO_SOCIAL)
+async def test_medico_social_sources_are_still_refused_with_a_reason(
+    blobs: FileSystemBlobStore, source: str
+) -> None:
+    name = f"{source}_2026_01_05.CSV"
+    outcome = await use_case(blobs)(decrypted(blobs, name, "Finess;Année\n", source))
+    assert isinstance(outcome, FileRejected)
+    assert outcome.reason == f"{name} : la source DIAMANT {source} n'est pas encore prise en charge"
+
+
+def test_every_source_is_either_transformed_or_refused_by_name() -> None:
+    handled = {s.value for s in DiamantSource} - set(MEDICO_SOCIAL)
+    assert handled == {
+        "MEN_PMSI_ANNUEL",
+        "ANN_RPU",
+        "ANN_SAE",
+        "MEN_PMSI_MENCUMU",
+        "QUO_SAN_FINANCE",
+        "MEN_HAPI",
+    }
