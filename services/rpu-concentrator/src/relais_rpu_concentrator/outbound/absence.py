@@ -14,6 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+# Establishments and ARS staff read times in metropolitan French time.
+LOCAL_TIME = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,11 @@ def french_message(
     if last_file is None:
         last = "Aucun fichier reçu de cet établissement à ce jour."
     else:
-        at = last_file.received_at
+        at = (
+            last_file.received_at.astimezone(LOCAL_TIME)
+            if last_file.received_at.tzinfo
+            else last_file.received_at
+        )
         last = f"Dernier fichier reçu : {last_file.name}, le {_d(at.date())} à {at:%H:%M}."
     if missing:
         days = ", ".join(_d(d) for d in missing)
