@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import typer
 
+from relais_diamant.sources import DiamantSource
+from relais_diamant.synthetic import (
+    Establishments,
+    Progress,
+    Quirks,
+    establishments_from,
+    referential_for,
+    write_diamant_files,
+)
+from relais_diamant.synthetic_encrypt import encrypt_extracts
 from relais_finess.synthetic import generate_referential
 from relais_finess.synthetic_files import (
     write_entites_juridiques_csv,
@@ -47,3 +59,120 @@ def generate_finess(
     """A synthetic FINESS referential with valid keys, real catégories, closed and caduc structures."""
     for path in write_finess_files(out, entites, seed, date.today(), opendata):
         typer.echo(f"{path}  {path.stat().st_size} bytes")
+
+
+def parse_years(text: str) -> list[int]:
+    """`2021-2025`, `2021,2023` or `2024`."""
+    years: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        years.extend(range(int(first), int(last or first) + 1))
+    if not years or any(year < 1990 or year > 2100 for year in years):
+        raise typer.BadParameter(f"years expected as 2021-2025 or 2021,2023, not {text!r}")
+    return sorted(set(years))
+
+
+def write_diamant_extracts(
+    out: Path,
+    establishments: Establishments,
+    *,
+    seed: int,
+    years: list[int],
+    extraction_date: date,
+    quirks: Quirks,
+    encrypt_to: Path | None,
+    keep_plaintext: bool = False,
+    mencumu_generation: int | None = None,
+    progress: Progress | None = None,
+) -> list[tuple[Path, int]]:
+    """The 11 DIAMANT extracts for these establishments (encrypted when a public key is given): (file, rows)."""
+    written = write_diamant_files(
+        establishments,
+        out,
+        seed=seed,
+        years=years,
+        extraction_date=extraction_date,
+        quirks=quirks,
+        mencumu_generation=mencumu_generation,
+        progress=progress,
+    )
+    if encrypt_to is None:
+        return [(generated.path, generated.rows) for generated in written]
+    encrypted = encrypt_extracts([g.path for g in written], encrypt_to, keep_plaintext=keep_plaintext)
+    return [(path, generated.rows) for path, generated in zip(encrypted, written, strict=True)]
+
+
+def _progress_printer() -> Progress:
+    live = sys.stderr.isatty()
+    start = "\r" if live else ""  # on a terminal, one line rewritten; in a log, one line per step
+
+    def show(source: DiamantSource, rows: int) -> None:
+        typer.echo(f"{start}  {source.value}: {rows:,} rows", err=True, nl=not live)
+
+    return show
+
+
+@generate_app.command("diamant")
+def generate_diamant(
+    out: Path = typer.Option(Path("var/generated/diamant"), help="Output folder."),
+    etablissements: int = typer.Option(100, help="Establishments (ETs) in the extracts, both sectors."),
+    sanitaires: int | None = typer.Option(
+        None, help="Of which health ETs (default 8 %, as nationally: ~3,500 of ~43,500)."
+    ),
+    years: str = typer.Option("2021-2025", help="Years, as 2021-2025 or 2021,2023."),
+    seed: int = typer.Option(1, help="Same seed, same files (and the same FINESS referential)."),
+    extraction_date: str | None = typer.Option(
+        None, "--date", help="DIAMANT extraction date (YYYY-MM-DD) in the file names; default today."
+    ),
+    encrypt_to: Path | None = typer.Option(
+        None,
+        exists=True,
+        dir_okay=False,
+        help="OpenPGP public key: write .CSV.gpg files as DIAMANT sends them.",
+    ),
+    keep_plaintext: bool = typer.Option(False, help="With --encrypt-to, keep the .CSV files too."),
+    quirks: bool = typer.Option(
+        True,
+        help="Real quirks: duplicate keys, blank Année, unknown FINESS, EJ rows after ET rows, LF lines.",
+    ),
+    mencumu_generation: int | None = typer.Option(
+        None, help="MEN_PMSI_MENCUMU layout: 2023 (labels 'cumulés'), 2024, 2025 (PSY, DMS); default by date."
+    ),
+    finess: bool = typer.Option(
+        False, help="Also write the matching FINESS referential (XML flux) in OUT/finess."
+    ),
+) -> None:
+    """Synthetic DIAMANT extracts: the 11 sources, real labels, valid FINESS of a synthetic referential."""
+    health = (
+        sanitaires if sanitaires is not None else max(round(etablissements * 0.08), min(etablissements, 1))
+    )
+    if not 0 <= health <= etablissements:
+        raise typer.BadParameter("--sanitaires must lie between 0 and --etablissements")
+    extracted = date.fromisoformat(extraction_date) if extraction_date else date.today()
+    started = time.monotonic()
+    referential, entites = referential_for(seed, health, etablissements - health)
+    chosen = establishments_from(referential, seed, health, etablissements - health)
+    typer.echo(
+        f"FINESS referential: seed {seed}, {entites} entités juridiques "
+        f"(relais generate finess --seed {seed} --entites {entites} gives the same one)"
+    )
+    typer.echo(f"establishments: {len(chosen.sanitaires)} health, {len(chosen.medico_sociaux)} medico-social")
+    files = write_diamant_extracts(
+        out,
+        chosen,
+        seed=seed,
+        years=parse_years(years),
+        extraction_date=extracted,
+        quirks=Quirks() if quirks else Quirks.none(),
+        encrypt_to=encrypt_to,
+        keep_plaintext=keep_plaintext,
+        mencumu_generation=mencumu_generation,
+        progress=_progress_printer(),
+    )
+    if sys.stderr.isatty():
+        typer.echo("", err=True)
+    if finess:
+        files += [(path, 0) for path in write_finess_files(out / "finess", entites, seed, extracted, False)]
+    for path, rows in files:
+        typer.echo(f"{path}  {path.stat().st_size} bytes" + (f"  {rows} rows" if rows else ""))
+    typer.echo(f"{sum(rows for _, rows in files):,} rows in {time.monotonic() - started:.1f} s")

@@ -166,6 +166,7 @@ def write_diamant_files(
 __all__ = [
     "Establishments",
     "GeneratedFile",
+    "Progress",
     "Quirks",
     "establishments_from",
     "file_name",

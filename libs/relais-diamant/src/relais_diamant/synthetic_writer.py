@@ -107,9 +107,10 @@ class RowWriter:
         return again
 
     def write(self, path: Path, makers: Iterator[Maker], progress: Callable[[int], None] | None) -> int:
+        """Writes the header and every row; reports the row count every 50,000 rows; returns the row count."""
         lf_quirk = self.quirks.mixed_line_endings
         buffer: list[str] = [";".join(self.labels) + "\r\n"]
-        count = 0
+        count, next_report = 0, _PROGRESS_EVERY
         with path.open("w", encoding="utf-8", newline="") as out:
             emit = partial(self._emit, buffer, lf_quirk)
             for number, make in enumerate(makers):
@@ -126,11 +127,10 @@ class RowWriter:
                 if len(buffer) >= _FLUSH_EVERY:
                     out.write("".join(buffer))
                     buffer.clear()
-                if progress and count % _PROGRESS_EVERY < 2 and count >= _PROGRESS_EVERY:
+                if progress and count >= next_report:
                     progress(count)
+                    next_report += _PROGRESS_EVERY
             out.write("".join(buffer))
-        if progress:
-            progress(count)
         return count
 
     @staticmethod
