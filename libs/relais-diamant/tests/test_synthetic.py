@@ -309,3 +309,12 @@ def test_referential_for_holds_the_requested_sites() -> None:
     found = establishments_from(referential, 3, 30, 50)
     assert (len(found.sanitaires), len(found.medico_sociaux)) == (30, 50)
     assert len(referential.entites_juridiques) == entites
+
+
+def test_annual_sources_hold_closed_years_only(with_quirks: dict[DiamantSource, GeneratedFile]) -> None:
+    for source, generated in with_quirks.items():
+        year = "Année Campagne HAPI" if source is DiamantSource.MEN_HAPI else "Année"
+        years = {row[year] for row in _rows(generated)[1] if row[year]}
+        closed_only = source.value.startswith("ANN_") or source is DiamantSource.QUO_SAN_FINANCE
+        assert ("2025" in years) is not closed_only, source
+        assert "2024" in years, source

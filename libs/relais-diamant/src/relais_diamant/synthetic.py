@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -28,6 +28,11 @@ from relais_finess.synthetic import SyntheticReferential, generate_referential
 _SIZE_BY_CATEGORY = {"101": 4.0, "124": 0.15, "128": 0.6, "109": 0.5, "292": 0.8, "365": 0.9}
 
 Progress = Callable[[DiamantSource, int], None]
+
+# Annual accounts and activity reports exist for closed years only; monthly PMSI and HAPI campaigns run this year.
+_CLOSED_YEARS_ONLY = frozenset(
+    {source for source in DiamantSource if source.value.startswith("ANN_")} | {DiamantSource.QUO_SAN_FINANCE}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +139,15 @@ def write_diamant_files(
     sources: Iterable[DiamantSource] = tuple(DiamantSource),
     progress: Progress | None = None,
 ) -> list[GeneratedFile]:
-    """Writes one plain-text file per source in `out`, named as DIAMANT names them, and says what it wrote."""
+    """Writes one plain-text file per source in `out`, named as DIAMANT names them, and says what it wrote.
+
+    Annual sources (ANN_*, QUO_SAN_FINANCE) leave out the years not closed at the extraction date."""
     quirks = quirks if quirks is not None else Quirks()
     generation = mencumu_generation or mencumu_generation_for(extraction_date)
+    all_years = tuple(sorted(set(years)))
     context = Context(
         seed,
-        tuple(sorted(set(years))),
+        all_years,
         extraction_date,
         establishments.sanitaires,
         establishments.medico_sociaux,
@@ -150,6 +158,10 @@ def write_diamant_files(
     written = []
     for source in sources:
         rng = random.Random(f"{seed}:{source.value}")
+        if source in _CLOSED_YEARS_ONLY:
+            context = replace(context, years=tuple(y for y in context.years if y < extraction_date.year))
+        else:
+            context = replace(context, years=all_years)
         layout = LAYOUTS[source]
         columns = layout.columns(generation)
         builder = RowBuilder(columns, null_share)
