@@ -1,11 +1,12 @@
-"""relais rpu — the RPU concentrator's intake accounts.
+"""relais rpu — the RPU concentrator's intake accounts and transmission statistics.
 
 relais rpu account add FINESS --key PATH [--password]     an establishment's SFTP account, named by its FINESS
 relais rpu account add --ars NAME --key PATH [--password] a read-only ARS account
 relais rpu account list
 relais rpu account disable NAME
+relais rpu stats --month 2026-09 [--daily]                 files and RPU per establishment for the month
 
-Accounts are written through the concentrator's own accounts module, to DATABASE_URL.
+Accounts are written, and statistics read, through the concentrator's own modules, at DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-rpu_app = typer.Typer(help="The RPU concentrator.", no_args_is_help=True)
+rpu_app = typer.Typer(
+    help="The RPU concentrator: intake accounts, transmission statistics.", no_args_is_help=True
+)
 account_app = typer.Typer(help="SFTP intake accounts (establishments and ARS).", no_args_is_help=True)
 rpu_app.add_typer(account_app, name="account")
 
@@ -113,3 +116,31 @@ def account_disable(name: str) -> None:
         typer.echo(f"error: no account {name}", err=True)
         raise typer.Exit(1)
     typer.echo(f"account {name} disabled")
+
+
+@rpu_app.command("stats")
+def stats(
+    month: Annotated[str, typer.Option("--month", help="The month, YYYY-MM (e.g. 2026-09).")],
+    daily: Annotated[bool, typer.Option("--daily", help="Also print the RPU count of every day.")] = False,
+) -> None:
+    """Per establishment and month: files received (integrated, rejected, superseded) and RPU held; daily counts."""
+    import asyncpg
+
+    from relais_rpu_concentrator.adapters.pg_stats import month_stats
+    from relais_rpu_concentrator.stats.model import parse_month
+    from relais_rpu_concentrator.stats.table import render_daily, render_month
+
+    try:
+        first = parse_month(month)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+    async def run() -> str:
+        conn = await asyncpg.connect(DatabaseSettings().database_url)
+        try:
+            result = await month_stats(conn, first)
+        finally:
+            await conn.close()
+        return render_month(result) + (("\n" + render_daily(result)) if daily else "")
+
+    typer.echo(asyncio.run(run()), nl=False)
