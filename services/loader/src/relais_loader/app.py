@@ -16,6 +16,12 @@ from relais_platform.runtime import Service, run
 log = logging.getLogger(__name__)
 
 
+def _reference_year(event: FileTransformed) -> int | None:
+    """DIAMANT's N, which the transformer records in the quality report of every DIAMANT file."""
+    year = event.quality_report.get("reference_year")
+    return year if isinstance(year, int) else None
+
+
 def create_app(settings: LoaderSettings | None = None) -> FastStream:
     settings = settings or LoaderSettings()
     service = Service("loader", settings)
@@ -38,6 +44,7 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
                     extraction_date=event.extraction_date,
                     rows=read_rows(rows),
                     quality_report=json.dumps(event.quality_report, default=str),
+                    reference_year=_reference_year(event),
                 )
         loaded = FileLoaded(
             file_name=event.file_name,

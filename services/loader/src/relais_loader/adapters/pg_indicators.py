@@ -1,8 +1,10 @@
 """Writes one transformed file into PostgreSQL in one transaction.
 
 In the same transaction: the rows (COPY into a staging table, then one upsert per table that touches only the
-columns the file's source owns), `date_mise_a_jour_fichier_source`, and the `loaded_file` ledger row. Loads of one
-source are serialised by an advisory lock, so "is a newer file already loaded?" cannot race.
+columns the file's source owns), the EJ aggregates of the ETs the rows touched (pg_aggregates),
+`date_mise_a_jour_fichier_source`, and the `loaded_file` ledger row (with the reference year N the file was
+transformed with). Loads of one source are serialised by an advisory lock, so "is a newer file already loaded?"
+cannot race.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Literal
 import asyncpg
 
 from relais_contracts.rows import Mode, Row, TableRow
+from relais_loader.adapters.pg_aggregates import TouchedEtablissements, refresh_aggregates
 
 Converter = Callable[[Any], Any]
 LoadOutcome = Literal["loaded", "already_loaded", "superseded"]
@@ -130,6 +133,7 @@ async def load_file(
     extraction_date: date | None,
     rows: Iterable[TableRow],
     quality_report: str,
+    reference_year: int | None = None,
 ) -> tuple[LoadOutcome, int]:
     """Apply one file atomically; returns (outcome, rows written). Call inside a transaction."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", source)
@@ -142,7 +146,9 @@ async def load_file(
     if newest is not None and extraction_date is not None and extraction_date < newest:
         outcome, written = "superseded", 0  # an older extract arriving late never overwrites newer data
     else:
-        outcome, written = "loaded", await upsert_rows(conn, rows)
+        touched = TouchedEtablissements()
+        outcome, written = "loaded", await upsert_rows(conn, touched.watch(rows))
+        await refresh_aggregates(conn, touched)
         if extraction_date is not None:
             await conn.execute(
                 """INSERT INTO date_mise_a_jour_fichier_source (fichier, derniere_mise_a_jour) VALUES ($1, $2)
@@ -151,8 +157,9 @@ async def load_file(
                 extraction_date,
             )
     await conn.execute(
-        """INSERT INTO loaded_file (file_id, source, file_name, extraction_date, outcome, rows_written, quality_report)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)""",
+        """INSERT INTO loaded_file (file_id, source, file_name, extraction_date, outcome, rows_written, quality_report,
+                                    reference_year)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)""",
         file_id,
         source,
         file_name,
@@ -160,5 +167,6 @@ async def load_file(
         outcome,
         written,
         quality_report,
+        reference_year,
     )
     return outcome, written
