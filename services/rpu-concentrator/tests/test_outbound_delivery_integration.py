@@ -3,6 +3,7 @@ auth, pinned host key) and a stdlib HTTP server on 127.0.0.1; the ledger is the 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import socket
@@ -22,6 +23,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from relais_platform.blobstore import FileSystemBlobStore
+from relais_platform.settings import PlatformSettings, TelemetrySettings
+from relais_platform.telemetry import setup_tracing
+from relais_platform.tracefile import read_spans, render_tree
 from relais_rpu_concentrator.outbound.adapters.https_post import HttpsPost
 from relais_rpu_concentrator.outbound.adapters.pg_deliveries import PostgresDeliveryLedger, format_ledger
 from relais_rpu_concentrator.outbound.adapters.sftp_push import SftpPush
@@ -432,13 +436,65 @@ async def test_each_delivery_is_a_span_naming_the_export_and_finess_and_appears_
     await exporter.delivery(destination).deliver(export, "spf-https")
 
     spans = exporter.spans.get_finished_spans()
+    [whole] = [s for s in spans if s.name == f"rpu.deliver_export {export.export_id}"]
+    assert whole.attributes is not None
+    assert whole.attributes["relais.finess"] == ("670780050", "670780051")
+    assert {f"{link.context.trace_id:032x}" for link in whole.links} == {
+        tp.split("-")[1] for tp in exporter.sources
+    }
     delivering = {s.name: s for s in spans if s.name.startswith("rpu.deliver ")}
     first = delivering[f"rpu.deliver {export.files[0].name}"]
+    assert first.parent is not None and first.parent.span_id == whole.context.span_id
     assert first.attributes is not None
     assert first.attributes["relais.export_id"] == export.export_id
-    assert list(first.attributes["relais.finess"]) == ["670780050"]  # type: ignore[arg-type]
+    assert first.attributes["relais.finess"] == ("670780050",)
     assert [f"{link.context.trace_id:032x}" for link in first.links] == [exporter.sources[0].split("-")[1]]
     in_file_traces = {f"{s.context.trace_id:032x}" for s in spans if s.name == "rpu.delivered"}
     assert in_file_traces == {tp.split("-")[1] for tp in exporter.sources}
-    manifest = delivering[f"rpu.deliver {export.export_id}.manifest.json"]
-    assert len(manifest.links) == 2
+
+
+async def test_with_the_platform_tracer_relais_trace_of_a_received_file_shows_where_it_was_delivered(
+    exporter: Exporter, http_receiver: HttpReceiver, unique: str, tmp_path: Path
+) -> None:
+    settings = PlatformSettings(telemetry=TelemetrySettings(relais_trace_dir=tmp_path / "traces"))
+    provider = setup_tracing("rpu-concentrator", settings)
+    tracer = provider.get_tracer("relais.rpu-concentrator")
+    with tracer.start_as_current_span("rpu.intake RPU_670780050.xml") as received:
+        parent = trace_parent_of(received.get_span_context())
+    http_receiver.start()
+    blob = exporter.blobs.put_bytes(b"<OSCOUR/>\n" + unique.encode(), "application/xml")
+    export = Export(f"spf-{unique}", (ExportFile(f"oscour-{unique}.xml", blob, {"670780050": 1}, (parent,)),))
+    delivery = ExportDelivery(
+        ledger=PostgresDeliveryLedger(exporter.pool),
+        blobs=exporter.blobs,
+        destinations={"spf-https": HttpsPost("spf-https", HttpDestinationSettings(url=http_receiver.url))},
+        tracer=tracer,
+    )
+    await delivery.deliver(export, "spf-https")
+    provider.shutdown()
+
+    trace = read_spans(tmp_path / "traces", parent.split("-")[1])
+    print("\n" + render_tree(trace))
+    names = [s.name for s in trace]
+    assert names.count("rpu.delivered") == 2  # the file, then the manifest that lists it
+    assert {s.attributes["relais.export_id"] for s in trace if s.name == "rpu.delivered"} == {
+        export.export_id
+    }
+
+
+async def test_two_exporters_resuming_the_same_destination_at_once_send_each_file_once(
+    exporter: Exporter, sftp_receiver: SftpReceiver, unique: str
+) -> None:
+    await sftp_receiver.start()
+    export = exporter.export(unique)
+    spf = f"spf-{unique}"
+    ledger = KilledAfter(PostgresDeliveryLedger(exporter.pool), export.files[0].name, after="sending")
+    with pytest.raises(ProcessKilled):
+        await exporter.delivery(SftpPush(spf, sftp_receiver.settings), ledger).deliver(export, spf)
+
+    one, two = (exporter.delivery(SftpPush(spf, sftp_receiver.settings)) for _ in range(2))
+    reports = await asyncio.gather(one.resume(spf), two.resume(spf))
+
+    assert sorted(len(r.delivered) for r in reports) == [0, 4]
+    assert set(sftp_receiver.writes.values()) == {1}
+    assert len(sftp_receiver.writes) == 4

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Status, StatusCode, Tracer
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 DEFAULT_RETRY = RetryPolicy()
+MAX_LINKS = 128  # a regional bundle may carry hundreds of files; each still gets its rpu.delivered span
 
 
 @dataclass
@@ -94,19 +96,43 @@ class ExportDelivery:
         """Send every planned or sending entry (all exports, or one): what a restart calls first."""
         target = self._destinations[destination]
         report = DeliveryReport()
-        stopped: set[str] = set()
-        for entry in await self._ledger.pending(destination, export_id):
-            key = f"{entry.export_id}/{entry.file.name}"
-            if entry.export_id in stopped:
-                report.failed[key] = "not sent: an earlier file of the export failed"
-                continue
-            error = await self._send_with_retries(target, entry)
-            if error is None:
-                report.delivered.append(key)
-            else:
-                report.failed[key] = error
-                stopped.add(entry.export_id)
+        # One sender per destination at a time, even with several exporter processes: two concurrent resumes
+        # would both find the same pending entries.
+        async with self._ledger.exclusive(destination):
+            pending = await self._ledger.pending(destination, export_id)
+            for pending_export, entries in groupby(pending, key=lambda e: e.export_id):
+                await self._resume_export(target, pending_export, list(entries), report)
         return report
+
+    async def _resume_export(
+        self, target: Destination, export_id: str, entries: list[DeliveryEntry], report: DeliveryReport
+    ) -> None:
+        parents = list(dict.fromkeys(tp for e in entries for tp in e.file.trace_parents))
+        with (
+            self._tracer.start_as_current_span(
+                f"rpu.deliver_export {export_id}",
+                context=otel_context.Context(),  # its own trace, linked to every received file it carries
+                attributes={
+                    "relais.export_id": export_id,
+                    "relais.destination": target.name,
+                    "relais.finess": sorted({f for e in entries for f in e.file.finess}),
+                    "relais.files": len(entries),
+                },
+                links=links_to(parents[:MAX_LINKS]),
+            ) as span
+        ):
+            for i, entry in enumerate(entries):
+                error = await self._send_with_retries(target, entry)
+                if error is None:
+                    report.delivered.append(f"{export_id}/{entry.file.name}")
+                    continue
+                report.failed[f"{export_id}/{entry.file.name}"] = error
+                for later in entries[i + 1 :]:
+                    report.failed[f"{export_id}/{later.file.name}"] = (
+                        "not sent: an earlier file of the export failed"
+                    )
+                span.set_status(Status(StatusCode.ERROR, error))
+                return
 
     async def _send_with_retries(self, target: Destination, entry: DeliveryEntry) -> str | None:
         attributes: dict[str, str | int | list[str]] = {
@@ -119,7 +145,6 @@ class ExportDelivery:
         }
         with self._tracer.start_as_current_span(
             f"rpu.deliver {entry.file.name}",
-            context=otel_context.Context(),  # its own trace, linked to every file it carries
             attributes=attributes,
             links=links_to(entry.file.trace_parents),
         ) as span:

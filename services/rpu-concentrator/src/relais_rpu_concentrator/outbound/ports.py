@@ -7,6 +7,7 @@ concentrator); everything else has an adapter in `adapters/` and an in-memory fa
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -57,6 +58,10 @@ class DeliveryLedger(Protocol):
         ...
 
     async def entries(self, export_id: str, destination: str | None = None) -> list[DeliveryEntry]: ...
+
+    def exclusive(self, destination: str) -> AbstractAsyncContextManager[None]:
+        """Held while sending to the destination, so that only one process sends to it at a time."""
+        ...
 
 
 class ExportSource(Protocol):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -101,6 +102,17 @@ class PostgresDeliveryLedger:
             entry.file.name,
             error[:2000],
         )
+
+    @asynccontextmanager
+    async def exclusive(self, destination: str) -> AsyncIterator[None]:
+        # A session-level advisory lock on a connection kept for the whole sending: released on exit, and by
+        # PostgreSQL itself when a killed process's connection drops.
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtext('rpu_delivery/' || $1))", destination)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext('rpu_delivery/' || $1))", destination)
 
     async def entries(self, export_id: str, destination: str | None = None) -> list[DeliveryEntry]:
         rows = await self._pool.fetch(
