@@ -46,7 +46,7 @@ class FakeTransaction:
         return {d for d in days if (owner := self._t.days.get((finess, d))) and owner[1] > key}
 
     async def replace_days(
-        self, finess: str, days: Sequence[date], *, file_id: str, key: OrderKey
+        self, finess: str, days: Sequence[date], *, discard: Sequence[date], file_id: str, key: OrderKey
     ) -> dict[date, int]:
         by_day: dict[date, list[PassageRow]] = defaultdict(list)
         for row in self.staged:

@@ -57,7 +57,10 @@ async def test_replacing_days_takes_them_from_older_owners_and_reports_counts(
     days = [D + timedelta(days=n) for n in range(3)]
     async with store.transaction(finess) as tx:
         await tx.stage_passages([row(finess, b, days[1], 1), row(finess, b, days[1], 2)])
-        assert await tx.replace_days(finess, days[1:], file_id=b, key=new) == {days[1]: 2, days[2]: 0}
+        assert await tx.replace_days(finess, days[1:], discard=[], file_id=b, key=new) == {
+            days[1]: 2,
+            days[2]: 0,
+        }
         await tx.record_file(record(finess, b))
     async with store.transaction(finess) as tx:
         assert await tx.newer_days(finess, days, old) == {days[1], days[2]}
@@ -65,7 +68,7 @@ async def test_replacing_days_takes_them_from_older_owners_and_reports_counts(
             await tx.newer_days(finess, days, OrderKey(new.extract, RECEIVED + timedelta(seconds=1))) == set()
         )
         await tx.stage_passages([row(finess, a, days[0], 1), row(finess, a, days[1], 2)])
-        assert await tx.replace_days(finess, [days[0]], file_id=a, key=old) == {days[0]: 1}
+        assert await tx.replace_days(finess, [days[0]], discard=[days[1]], file_id=a, key=old) == {days[0]: 1}
         await tx.record_file(record(finess, a))
         found = await tx.find_file(finess, a)
         assert found is not None and found.status is FileStatus.INTEGRATED and found.quality == {"checks": {}}
@@ -77,7 +80,9 @@ async def test_a_failed_transaction_leaves_nothing_behind(store: PassageStore, u
     with pytest.raises(RuntimeError):
         async with store.transaction(finess) as tx:
             await tx.stage_passages([row(finess, file_id, D, 1)])
-            await tx.replace_days(finess, [D], file_id=file_id, key=OrderKey(datetime(2026, 9, 2), RECEIVED))
+            await tx.replace_days(
+                finess, [D], discard=[], file_id=file_id, key=OrderKey(datetime(2026, 9, 2), RECEIVED)
+            )
             await tx.add_rejected([(finess, file_id, 2, "ENTREE absente", "[]")])
             await tx.record_file(record(finess, file_id))
             raise RuntimeError("XML cassé plus loin")

@@ -1,10 +1,12 @@
 """The regional RPU database in PostgreSQL (migration 0021): one transaction per file.
 
-Accepted passages are COPYed into a temporary staging table as they are read (memory bounded by the batch size);
-once the file is read and the days it wins are known, the stored passages of those days are deleted by primary-key
-range and the staged ones of those days moved in with one INSERT … SELECT. The establishment's integrations are
-serialised by a transaction-scoped advisory lock, so "is a newer extract already the owner of this day?" cannot
-race with another consumer after a rebalance.
+Accepted passages are COPYed straight into rpu_passage as they are read (memory bounded by the batch size; one write
+per row, no staging copy): the primary key holds the file_id, so they never collide with the rows they are about to
+replace, and nobody else sees them before the commit. Once the file is read and the days it wins are known, the
+other files' passages of those days are deleted by primary-key range, and this file's passages of the days it lost
+(to a newer extract) are deleted too. The establishment's integrations are serialised by a transaction-scoped
+advisory lock, so "is a newer extract already the owner of this day?" cannot race with another consumer after a
+rebalance.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ from relais_rpu_concentrator.integration.reading import (
 )
 from relais_rpu_concentrator.integration.rules import OrderKey
 
-_STAGING = "rpu_passage_staging"
-_COLUMNS = ", ".join(PASSAGE_COLUMNS)
 _FILE_COLUMNS = (
     "file_id, finess, account, file_name, header_finess, ordre, extract, date_debut, date_fin, first_day, "
     "last_day, status, error, passages_accepted, passages_rejected, passages_stored, days_replaced, quality, "
@@ -66,7 +66,6 @@ def _record(row: Any) -> FileRecord:
 class PostgresIntegrationTransaction:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
-        self._staging = False
 
     async def find_file(self, finess: str, file_id: str) -> FileRecord | None:
         row = await self._conn.fetchrow(
@@ -75,13 +74,7 @@ class PostgresIntegrationTransaction:
         return None if row is None else _record(row)
 
     async def stage_passages(self, rows: Sequence[PassageRow]) -> None:
-        if not self._staging:
-            await self._conn.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE rpu_passage INCLUDING DEFAULTS) "
-                "ON COMMIT DROP"
-            )
-            self._staging = True
-        await self._conn.copy_records_to_table(_STAGING, records=rows, columns=list(PASSAGE_COLUMNS))
+        await self._conn.copy_records_to_table("rpu_passage", records=rows, columns=list(PASSAGE_COLUMNS))
 
     async def add_rejected(self, rows: Sequence[RejectedRow]) -> None:
         # The ledger row comes at the end of the transaction: the foreign key is checked at commit (deferred).
@@ -101,25 +94,32 @@ class PostgresIntegrationTransaction:
         return {row["day"] for row in rows}
 
     async def replace_days(
-        self, finess: str, days: Sequence[date], *, file_id: str, key: OrderKey
+        self, finess: str, days: Sequence[date], *, discard: Sequence[date], file_id: str, key: OrderKey
     ) -> dict[date, int]:
         conn, wanted = self._conn, list(days)
         await conn.execute(
-            "DELETE FROM rpu_passage WHERE finess = $1 AND day = ANY($2::date[])", finess, wanted
+            "DELETE FROM rpu_passage WHERE finess = $1 AND day = ANY($2::date[]) AND file_id <> $3",
+            finess,
+            wanted,
+            file_id,
         )
-        if self._staging:
+        if discard:
             await conn.execute(
-                f"INSERT INTO rpu_passage ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGING} "
-                "WHERE day = ANY($1::date[])",
-                wanted,
+                "DELETE FROM rpu_passage WHERE finess = $1 AND day = ANY($2::date[]) AND file_id = $3",
+                finess,
+                list(discard),
+                file_id,
             )
         counts = {
             row["day"]: row["n"]
             for row in await conn.fetch(
-                f"SELECT day, count(*)::int AS n FROM {_STAGING} WHERE day = ANY($1::date[]) GROUP BY day",
+                """SELECT day, count(*)::int AS n FROM rpu_passage
+                   WHERE finess = $1 AND day = ANY($2::date[]) AND file_id = $3 GROUP BY day""",
+                finess,
                 wanted,
+                file_id,
             )
-        } if self._staging else {}  # fmt: skip
+        }
         stored = {day: counts.get(day, 0) for day in wanted}
         await conn.executemany(
             """INSERT INTO rpu_day (finess, day, file_id, extract, received_at, passages)

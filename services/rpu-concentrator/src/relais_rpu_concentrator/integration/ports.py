@@ -56,7 +56,7 @@ class IntegrationTransaction(Protocol):
         ...
 
     async def stage_passages(self, rows: Sequence[PassageRow]) -> None:
-        """Keep a batch of accepted passages aside until `replace_days` decides which of them are stored."""
+        """Write a batch of accepted passages, provisionally: `replace_days` decides which of them stay."""
         ...
 
     async def add_rejected(self, rows: Sequence[RejectedRow]) -> None:
@@ -68,10 +68,11 @@ class IntegrationTransaction(Protocol):
         ...
 
     async def replace_days(
-        self, finess: str, days: Sequence[date], *, file_id: str, key: OrderKey
+        self, finess: str, days: Sequence[date], *, discard: Sequence[date], file_id: str, key: OrderKey
     ) -> dict[date, int]:
-        """Delete the stored passages of `days`, store the staged ones of those days, make this file their owner;
-        returns the number of passages now stored per day (0 for a covered day without passages)."""
+        """Keep this file's staged passages of `days` in place of every other file's and make this file their owner;
+        drop its staged passages of `discard` (days a newer extract owns). Returns the number of passages now stored
+        per day of `days` (0 for a covered day without passages)."""
         ...
 
     async def record_file(self, record: FileRecord) -> None: ...

@@ -123,7 +123,8 @@ class RpuIntegration:
         check_window(covered, self._max_window_days)
         key = order_key(header, event.received_at)
         won = days_to_replace(covered, await tx.newer_days(event.finess, covered, key))
-        stored = await tx.replace_days(event.finess, won, file_id=event.file_id, key=key) if won else {}
+        lost = sorted(set(covered) - set(won))
+        stored = await tx.replace_days(event.finess, won, discard=lost, file_id=event.file_id, key=key)
         status = FileStatus.SUPERSEDED if covered and not won else FileStatus.INTEGRATED
         warning = name_finess_warning(event.file_name, header)
         facts = ReceiptFacts(
