@@ -318,3 +318,19 @@ def test_annual_sources_hold_closed_years_only(with_quirks: dict[DiamantSource, 
         closed_only = source.value.startswith("ANN_") or source is DiamantSource.QUO_SAN_FINANCE
         assert ("2025" in years) is not closed_only, source
         assert "2024" in years, source
+
+
+def test_progress_is_reported_while_a_long_file_is_written(
+    establishments: Establishments, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from relais_diamant import synthetic_writer
+
+    monkeypatch.setattr(synthetic_writer, "_PROGRESS_EVERY", 100)
+    seen: list[tuple[DiamantSource, int]] = []
+    [written] = write_diamant_files(
+        establishments, tmp_path, seed=SEED, years=YEARS, extraction_date=EXTRACTED,
+        sources=[DiamantSource.MEN_PMSI_MENCUMU], progress=lambda source, rows: seen.append((source, rows)),
+    )  # fmt: skip
+    counts = [rows for _, rows in seen]
+    assert {source for source, _ in seen} == {DiamantSource.MEN_PMSI_MENCUMU}
+    assert len(counts) == written.rows // 100 and counts == sorted(counts) and counts[-1] <= written.rows
