@@ -20,6 +20,11 @@ from .rpu_files import Fingerprint, Sent, expected_by_day, fingerprint, small_es
 D = date(2026, 9, 10)
 _I = {name: PASSAGE_COLUMNS.index(name) for name in ("entree", "naissance", "sexe", "gravite", "checks")}
 
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<OSCOUR><ETABLISSEMENT><FINESS>&lol3;</FINESS></ETABLISSEMENT></OSCOUR>
+"""
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE OSCOUR [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <OSCOUR><ETABLISSEMENT><FINESS>&xxe;</FINESS></ETABLISSEMENT></OSCOUR>
@@ -129,6 +134,8 @@ async def test_a_redelivered_event_changes_nothing_and_repeats_receipt_and_event
     ("data", "reason"),
     [
         (XXE, "DOCTYPE/ENTITY interdite"),
+        (BILLION_LAUGHS, "DOCTYPE/ENTITY interdite"),
+        (b"", "XML invalide"),
         (b"<?xml version='1.0'?><OSCOUR><ETABLISSEMENT><FINESS>6700", "XML invalide"),
         (b"<OSCOUR><ETABLISSEMENT><FINESS>670000011</FINESS></ETABLISSEMENT></OSCOUR>", "invalide"),
         (b"<OSCOUR><ETABLISSEMENT><ORDRE>0</ORDRE></ETABLISSEMENT><PASSAGES/></OSCOUR>", "FINESS absent"),
