@@ -7,6 +7,7 @@ A resend after a crash carries the same key, so the receiver keeps one copy. 2xx
 from __future__ import annotations
 
 import base64
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -47,8 +48,10 @@ class HttpsPost:
             headers["Authorization"] = f"Bearer {s.token.get_secret_value()}"
         url = s.url.rstrip("/") + "/" + file.name if s.append_file_name else s.url
         try:
+            # A private CA (a ministry or regional PKI) when configured, else the system trust store.
+            verify = ssl.create_default_context(cafile=str(s.ca_file)) if s.ca_file else True
             async with httpx.AsyncClient(
-                timeout=s.timeout_s, verify=str(s.ca_file) if s.ca_file else True, transport=self._transport
+                timeout=s.timeout_s, verify=verify, transport=self._transport
             ) as client:
                 headers["Content-Length"] = str(file.size)
                 response = await client.post(url, content=_chunks(content), headers=headers)
