@@ -223,6 +223,7 @@ def test_without_quirks_files_are_clean(without_quirks: dict[DiamantSource, Gene
         _, rows = _rows(generated)
         year = "Année Campagne HAPI" if source is DiamantSource.MEN_HAPI else "Année"
         assert all(row[year] for row in rows), source
+        assert all(row[_main_finess(source)] for row in rows), source
         if source not in (DiamantSource.MEN_HAPI, DiamantSource.ANN_PER_ERRD_EPRD):
             keys = [_key(source, row) for row in rows]
             assert len(keys) == len(set(keys)), source
@@ -235,6 +236,12 @@ def test_without_quirks_files_are_clean(without_quirks: dict[DiamantSource, Gene
         else:
             assert (row["Finess EJ"], row["Année"]) in first_rows
     assert seen_ej_rows == first_rows
+
+
+def _main_finess(source: DiamantSource) -> str:
+    return {DiamantSource.QUO_SAN_FINANCE: "Finess EJ", DiamantSource.ANN_ERRD_EJ: "Finess EJ"}.get(
+        source, "Finess"
+    )
 
 
 def _key(source: DiamantSource, row: dict[str, str]) -> tuple[str, ...]:
@@ -257,6 +264,8 @@ def test_with_quirks_every_quirk_appears_in_every_file(
         numbers = [n for row in rows for n in _finess_cells(source, row)]
         unknown = [n for n in numbers if n not in establishments.known]
         assert unknown and all(is_valid(n) for n in unknown), source
+        if source is not DiamantSource.QUO_SAN_FINANCE:
+            assert any(not row[_main_finess(source)] for row in rows), source
         if source not in (DiamantSource.MEN_HAPI, DiamantSource.ANN_PER_ERRD_EPRD):
             keys = [_key(source, row) for row in rows if row[year]]
             assert len(keys) > len(set(keys)), source

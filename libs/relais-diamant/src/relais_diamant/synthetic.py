@@ -42,6 +42,9 @@ class Quirks:
     duplicate_keys: bool = True  # same key twice (an ET attached to two EJs, a deposit listed twice)
     blank_annee: bool = True  # empty `Année` (or `Année Campagne HAPI`) on a few rows
     unknown_finess: bool = True  # valid FINESS numbers absent from the referential
+    blank_finess: bool = (
+        True  # empty establishment FINESS, a null key (not in QUO_SAN_FINANCE: EJ rows are that)
+    )
     quo_san_et_rows_first: bool = True  # QUO_SAN_FINANCE: some ET rows come before their EJ row
     mixed_line_endings: bool = True  # CRLF lines with a few LF ones
 

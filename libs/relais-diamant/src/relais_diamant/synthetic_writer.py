@@ -23,7 +23,13 @@ from relais_diamant.synthetic_values import RowBuilder
 if TYPE_CHECKING:
     from relais_diamant.synthetic import Quirks
 
-_DUPLICATE_SHARE, _BLANK_YEAR_SHARE, _UNKNOWN_SHARE = 0.003, 0.001, 0.002
+# Quirk (a Quirks field) → (share of rows, the early data row that always gets it when enabled).
+_ROW_QUIRKS = {
+    "duplicate_keys": (0.003, 0),
+    "blank_annee": (0.001, 1),
+    "unknown_finess": (0.002, 2),
+    "blank_finess": (0.001, 3),
+}
 _LF_EVERY = 53  # with mixed line endings, data rows 1, 54, 107... end with LF alone
 _PROGRESS_EVERY = 50_000
 _FLUSH_EVERY = 2_000
@@ -84,21 +90,25 @@ class RowWriter:
         self.year = self.labels.index(layout.year_label)
         self.finess = [self.labels.index(label) for label in layout.finess_labels]
         self.ej = self.labels.index("Finess EJ")
+        # An empty `Finess ET` in QUO_SAN_FINANCE is an EJ-level row, not a missing key.
+        self.blank_finess_allowed = layout.finess_labels[0] != "Finess ET"
 
     def _quirk(self, row: int) -> str:
-        """Which quirk (if any) row number `row` gets: each enabled one first on rows 0, 1, 2, then by chance."""
-        q = self.quirks
-        forced = {0: "duplicate", 1: "blank_year", 2: "unknown"}.get(row)
+        """Which quirk (if any) data row `row` gets: each one first on its own early row, then by chance."""
         draw = self.rng.random()
-        if forced == "duplicate" or (forced is None and draw < _DUPLICATE_SHARE):
-            return "duplicate" if q.duplicate_keys else ""
-        if forced == "blank_year" or (forced is None and draw < _DUPLICATE_SHARE + _BLANK_YEAR_SHARE):
-            return "blank_year" if q.blank_annee else ""
-        if forced == "unknown" or (
-            forced is None and draw < _DUPLICATE_SHARE + _BLANK_YEAR_SHARE + _UNKNOWN_SHARE
-        ):
-            return "unknown" if q.unknown_finess else ""
-        return ""
+        chosen = next((name for name, (_, first) in _ROW_QUIRKS.items() if row == first), None)
+        if chosen is None and row >= len(_ROW_QUIRKS):
+            threshold = 0.0
+            for name, (share, _) in _ROW_QUIRKS.items():
+                threshold += share
+                if draw < threshold:
+                    chosen = name
+                    break
+        if chosen is None or not getattr(self.quirks, chosen):
+            return ""
+        if chosen == "blank_finess" and not self.blank_finess_allowed:
+            return ""
+        return chosen
 
     def _duplicate(self, make: Maker) -> list[str]:
         again = make()
@@ -116,13 +126,15 @@ class RowWriter:
             for number, make in enumerate(makers):
                 cells = make()
                 quirk = self._quirk(number)
-                if quirk == "blank_year":
+                if quirk == "blank_annee":
                     cells[self.year] = ""
-                elif quirk == "unknown":
+                elif quirk == "unknown_finess":
                     target = next((i for i in self.finess if cells[i]), self.finess[0])
                     cells[target] = next(self.unknown_numbers)
+                elif quirk == "blank_finess":
+                    cells[self.finess[0]] = ""
                 count = emit(cells, count)
-                if quirk == "duplicate":
+                if quirk == "duplicate_keys":
                     count = emit(self._duplicate(make), count)
                 if len(buffer) >= _FLUSH_EVERY:
                     out.write("".join(buffer))
