@@ -133,7 +133,7 @@ def generate_diamant(
     keep_plaintext: bool = typer.Option(False, help="With --encrypt-to, keep the .CSV files too."),
     quirks: bool = typer.Option(
         True,
-        help="Real quirks: duplicate keys, blank Année, unknown FINESS, EJ rows after ET rows, LF lines.",
+        help="Real quirks: duplicate keys, blank Année, unknown or empty FINESS, EJ rows after ET rows, LF lines.",
     ),
     mencumu_generation: int | None = typer.Option(
         None, help="MEN_PMSI_MENCUMU layout: 2023 (labels 'cumulés'), 2024, 2025 (PSY, DMS); default by date."
@@ -148,6 +148,8 @@ def generate_diamant(
     )
     if not 0 <= health <= etablissements:
         raise typer.BadParameter("--sanitaires must lie between 0 and --etablissements")
+    if mencumu_generation not in (None, 2023, 2024, 2025):
+        raise typer.BadParameter("--mencumu-generation is 2023, 2024 or 2025")
     extracted = date.fromisoformat(extraction_date) if extraction_date else date.today()
     started = time.monotonic()
     referential, entites = referential_for(seed, health, etablissements - health)
