@@ -88,8 +88,8 @@ def parse_float(raw: str) -> float | None:
     text = raw.strip()
     if not text:
         return None
-    value = float(text)  # ValueError on anything but a plain decimal
-    if not math.isfinite(value) or "," in text or "_" in text:
+    value = float(text)  # ValueError on anything but a plain decimal ("1,5", "KO"…)
+    if not math.isfinite(value) or "_" in text:  # nan and ±inf; Python's own digit separators ("1_000")
         raise ValueError(f"{raw!r} n'est pas un nombre décimal")
     return value
 

@@ -85,6 +85,21 @@ class _Transformer:
         self.dedup = [rules.Deduplicator(block.table) for block in self.blocks]
         self.winners: list[set[int]] = []
         self.kept: set[int] = set()
+        index, fields = self.header.index, self.header.fields
+        # Per block, the positions of its value cells present in this header (what ranks a duplicate) and the plan
+        # to convert them: (column, position, kind, label).
+        self.rank_positions = [
+            [index[field] for field, _ in block.values if field in index] for block in self.blocks
+        ]
+        self.plans = [
+            [
+                (column, index[field], fields[field].kind, fields[field].label)
+                for field, column in block.values
+                if field in index
+            ]
+            for block in self.blocks
+        ]
+        self.finess_fields = [name for name, f in fields.items() if f.kind is Kind.FINESS]
 
     # --- rules shared by both passes -------------------------------------------------------------------------------
     def _known(self, level: Level) -> frozenset[str]:
@@ -176,7 +191,7 @@ class _Transformer:
                 except Rejected as rejected:
                     first_refusal = first_refusal or rejected
                     continue
-                values = (line.raw(field) for field, _ in block.values)
+                values = [cells[p] for p in self.rank_positions[position]]
                 self.dedup[position].offer(
                     key, rules.rank(values, self._ej_matches(block, line, number)), number_line
                 )
@@ -205,17 +220,16 @@ class _Transformer:
                 )
 
     def _note_restored_finess(self, line: _Line) -> None:
-        for name, f in self.header.fields.items():
-            if f.kind is Kind.FINESS:
-                try:
-                    number, restored = line.finess(name)
-                except Rejected:
-                    continue
-                if restored:
-                    self.report.notes[rules.FINESS_COMPLETE] += 1
-                    self.report.problem(
-                        line.line, rules.FINESS_COMPLETE, f"« {line.raw(name).strip()} » lu {number}"
-                    )
+        for name in self.finess_fields:
+            try:
+                number, restored = line.finess(name)
+            except Rejected:
+                continue
+            if restored:
+                self.report.notes[rules.FINESS_COMPLETE] += 1
+                self.report.problem(
+                    line.line, rules.FINESS_COMPLETE, f"« {line.raw(name).strip()} » lu {number}"
+                )
 
     # --- pass 2 ----------------------------------------------------------------------------------------------------
     def emit(self) -> Iterator[TableRow]:
@@ -230,17 +244,20 @@ class _Transformer:
                     continue
                 _, key = self._key(block, line)
                 row: dict[str, Any] = dict(zip(block.key_columns, key, strict=True))
-                for field, column in block.values:
-                    f = self.header.fields.get(field)
-                    if f is None:
-                        continue  # not in this header generation: the column is left as it is
-                    row[column] = self._value(line, field, f.kind, f.label)
+                for column, cell_position, kind, label in self.plans[position]:
+                    cell = cells[cell_position]
+                    if not cell and kind is not Kind.TEXT_KEY:
+                        row[column] = None  # the common case of an empty cell, without a parser call
+                    else:
+                        row[column] = self._value(line, cell, kind, label)
                 yield block.table, row
 
-    def _value(self, line: _Line, name: str, kind: Kind, label: str) -> Any:
+    def _value(self, line: _Line, raw: str, kind: Kind, label: str) -> Any:
         if kind is Kind.FINESS:
-            return line.finess_or_none(name)
-        raw = line.raw(name)
+            try:
+                return rules.normalise_finess(raw)[0]
+            except Rejected:
+                return None
         try:
             return rules.parse_value(kind, raw)
         except ValueError:
