@@ -57,10 +57,28 @@ class TableShape:
         self.key = key
         self.types = types
 
-    def convert(self, column: str, value: Any) -> Any:
+    def converter(self, column: str) -> Converter | None:
+        """How a JSON value becomes this column's value; None when it goes as it is (text)."""
         if column not in self.types:
             raise KeyError(f"la table {self.name} n'a pas de colonne {column!r}")
-        return _CONVERTERS.get(self.types[column], lambda v: v)(value)
+        return _CONVERTERS.get(self.types[column])
+
+    def convert(self, column: str, value: Any) -> Any:
+        convert = self.converter(column)
+        return value if convert is None else convert(value)
+
+    def records(self, columns: tuple[str, ...], rows: Iterable[Row]) -> list[tuple[Any, ...]]:
+        """Rows as COPY records in `columns` order, each value converted once by a converter chosen once."""
+        plan = [(position, convert) for position, c in enumerate(columns) if (convert := self.converter(c))]
+        records = []
+        for row in rows:
+            values = [row[c] for c in columns]
+            for position, convert in plan:
+                value = values[position]
+                if value is not None:
+                    values[position] = convert(value)
+            records.append(tuple(values))
+        return records
 
 
 async def table_shape(conn: asyncpg.Connection, table: str) -> TableShape:
@@ -100,8 +118,9 @@ async def upsert_rows(conn: asyncpg.Connection, rows: Iterable[TableRow]) -> int
         shapes[table] = shape
         # One statement cannot update a row twice: within a file the last row of a key wins (the transformer has
         # already resolved and reported duplicates; this only keeps the database safe).
-        unique: dict[tuple[Any, ...], Row] = {tuple(row.get(k) for k in shape.key): row for row in batch}
-        records = [tuple(shape.convert(c, row[c]) for c in columns) for row in unique.values()]
+        key = shape.key
+        unique: dict[tuple[Any, ...], Row] = {tuple([row.get(k) for k in key]): row for row in batch}
+        records = shape.records(columns, unique.values())
         staging = f"staging_{table}"
         await conn.execute(
             f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" (LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DROP'
