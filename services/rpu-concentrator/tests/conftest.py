@@ -1,13 +1,30 @@
-"""The real intake server, in-process on an ephemeral loopback port, with a temp intake root and the real
-PostgreSQL accounts table; clients are asyncssh and the OpenSSH `sftp` command."""
+"""Shared by the concentrator's tests.
+
+- The real intake server, in-process on an ephemeral loopback port, with a temp intake root and the real PostgreSQL
+  accounts table; clients are asyncssh and the OpenSSH `sftp` command.
+- In-memory implementations of the integration ports, with the same semantics as the real adapters (a transaction
+  is all or nothing; one establishment's integrations are serialised); a contract test runs against both.
+- RPU files for the integration tests, and the passages the regional database must hold afterwards, computed from
+  the synthetic generator alone (never from the pipeline under test). Each `Sent` file draws its passages from its
+  own variant of the region (`version`): two files covering the same day carry different passages, so the tests
+  can tell which one won the day.
+
+(One module rather than several: with pytest's importlib mode and several `tests` packages in the workspace, only
+`conftest` is reliably importable from a test module.)
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +32,20 @@ import asyncpg
 import asyncssh
 import pytest
 
-from relais_contracts import RpuFileReceived
+from relais_contracts import RpuFileIntegrated, RpuFileReceived, RpuFileRejected
 from relais_finess import random_finess
 from relais_platform.blobstore import FileSystemBlobStore
+from relais_rpu.model import RpuHeader
+from relais_rpu.synthetic import SyntheticEstablishment, SyntheticRegion, day_records, synthetic_region
+from relais_rpu.synthetic_files import write_days
 from relais_rpu_concentrator.adapters.pg_accounts import PostgresAccounts
 from relais_rpu_concentrator.intake.accounts import ars_account, establishment_account, parse_public_keys
 from relais_rpu_concentrator.intake.paths import ensure_establishment_dirs, receipt_path
 from relais_rpu_concentrator.intake.reception import FileReception
 from relais_rpu_concentrator.intake.server import intake_server
+from relais_rpu_concentrator.integration.ports import FileRecord
+from relais_rpu_concentrator.integration.reading import DAY_COLUMN, PassageRow, RejectedRow
+from relais_rpu_concentrator.integration.rules import OrderKey
 from relais_rpu_concentrator.settings import IntakeSettings
 
 MAX_FILE_BYTES = 64 * 1024
@@ -149,3 +172,192 @@ async def intake(database_url: str, tmp_path: Path) -> AsyncIterator[Intake]:
             yield Intake(acceptor.get_port(), settings.root, keys, blobs, sink, accounts, pool)
     finally:
         await pool.close()
+
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE OSCOUR [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<OSCOUR><ETABLISSEMENT><FINESS>&xxe;</FINESS></ETABLISSEMENT></OSCOUR>
+"""
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<OSCOUR><ETABLISSEMENT><FINESS>&lol3;</FINESS></ETABLISSEMENT></OSCOUR>
+"""
+
+
+# --- in-memory integration ports -----------------------------------------------------------------------------
+
+
+@dataclass
+class Tables:
+    files: dict[tuple[str, str], FileRecord] = field(default_factory=dict)
+    days: dict[tuple[str, date], tuple[str, OrderKey, int]] = field(default_factory=dict)
+    passages: dict[tuple[str, date], list[PassageRow]] = field(default_factory=dict)
+    rejected: dict[tuple[str, str, int], RejectedRow] = field(default_factory=dict)
+
+
+class FakeTransaction:
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+        self.staged: list[PassageRow] = []
+        self.batches = 0
+
+    async def find_file(self, finess: str, file_id: str) -> FileRecord | None:
+        return self._t.files.get((finess, file_id))
+
+    async def stage_passages(self, rows: Sequence[PassageRow]) -> None:
+        self.batches += 1
+        self.staged.extend(rows)
+
+    async def add_rejected(self, rows: Sequence[RejectedRow]) -> None:
+        for row in rows:
+            self._t.rejected[(row[0], row[1], row[2])] = row
+
+    async def newer_days(self, finess: str, days: Sequence[date], key: OrderKey) -> set[date]:
+        return {d for d in days if (owner := self._t.days.get((finess, d))) and owner[1] > key}
+
+    async def replace_days(
+        self, finess: str, days: Sequence[date], *, discard: Sequence[date], file_id: str, key: OrderKey
+    ) -> dict[date, int]:
+        by_day: dict[date, list[PassageRow]] = defaultdict(list)
+        for row in self.staged:
+            by_day[row[DAY_COLUMN]].append(row)  # type: ignore[index]
+        stored = {}
+        for day in days:
+            self._t.passages[(finess, day)] = by_day.get(day, [])
+            stored[day] = len(by_day.get(day, []))
+            self._t.days[(finess, day)] = (file_id, key, stored[day])
+        return stored
+
+    async def record_file(self, record: FileRecord) -> None:
+        key = (record.finess, record.file_id)
+        assert key not in self._t.files, "ledger primary key"
+        self._t.files[key] = record
+
+
+class FakePassageStore:
+    def __init__(self) -> None:
+        self.tables = Tables()
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.last: FakeTransaction | None = None
+
+    @asynccontextmanager
+    async def transaction(self, finess: str) -> AsyncIterator[FakeTransaction]:
+        async with self._locks[finess]:
+            saved = copy.deepcopy(self.tables)
+            self.last = FakeTransaction(self.tables)
+            try:
+                yield self.last
+            except BaseException:
+                self.tables.__dict__.update(saved.__dict__)
+                raise
+
+    def passages(self, finess: str) -> dict[date, list[PassageRow]]:
+        return {day: rows for (f, day), rows in self.tables.passages.items() if f == finess}
+
+
+@dataclass
+class FakeReceipts:
+    written: dict[tuple[str, str], str] = field(default_factory=dict)
+    writes: int = 0
+
+    async def write(self, finess: str, name: str, text: str) -> None:
+        self.writes += 1
+        self.written[(finess, name)] = text
+
+
+@dataclass
+class FakeEvents:
+    integrated_events: list[RpuFileIntegrated] = field(default_factory=list)
+    rejected_events: list[RpuFileRejected] = field(default_factory=list)
+
+    async def integrated(self, event: RpuFileIntegrated) -> None:
+        self.integrated_events.append(event)
+
+    async def rejected(self, event: RpuFileRejected) -> None:
+        self.rejected_events.append(event)
+
+
+# --- synthetic RPU files and the expected regional database --------------------------------------------------
+
+ENTREE_DEFECTS = {"missing_entree", "unreadable_entree"}
+Fingerprint = tuple[datetime, object, object, object]
+
+
+def small_establishment(
+    seed: int, invalid_rate: float = 0.0
+) -> tuple[SyntheticRegion, SyntheticEstablishment]:
+    """About 5 passages a day: enough to tell days and files apart, small enough for fast tests."""
+    region = synthetic_region(seed, 1, invalid_rate=invalid_rate)
+    est = dataclasses.replace(region.establishments[0], annual_passages=1_800)
+    return dataclasses.replace(region, establishments=(est,)), est
+
+
+@dataclasses.dataclass(frozen=True)
+class Sent:
+    """A file as an establishment sends it: passages of first..last, EXTRACT, and its header window."""
+
+    version: int
+    first: date
+    last: date
+    extract: datetime
+    window: tuple[date | None, date | None] | None = None  # None: the passages' own range
+
+    def region(self, base: SyntheticRegion) -> SyntheticRegion:
+        return dataclasses.replace(base, seed=base.seed * 1000 + self.version)
+
+    def header(self, est: SyntheticEstablishment) -> RpuHeader:
+        debut, fin = self.window if self.window is not None else (self.first, self.last)
+        return RpuHeader(est.finess, "0", self.extract, debut, fin)
+
+    def write(self, base: SyntheticRegion, est: SyntheticEstablishment, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"RPU_{est.finess}_{self.extract:%y%m%d%H%M%S}_{self.version}.xml"
+        write_days(path, self.region(base), est, self.first, self.last, self.header(est))
+        return path
+
+    def days(self) -> set[date]:
+        covered = _span(self.first, self.last)
+        if self.window is not None:
+            debut, fin = self.window
+            covered |= _span(debut or fin, fin or debut)
+        return covered
+
+
+def _span(first: date | None, last: date | None) -> set[date]:
+    if first is None or last is None:
+        return set()
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+
+
+def fingerprint(entree: datetime, naissance: object, sexe: object, gravite: object) -> Fingerprint:
+    return (entree, naissance, sexe, gravite)
+
+
+def expected_by_day(
+    base: SyntheticRegion, est: SyntheticEstablishment, integrated: Iterable[Sent]
+) -> dict[date, list[Fingerprint]]:
+    """Each day holds the passages of the newest EXTRACT among the integrated files covering it."""
+    owner: dict[date, Sent] = {}
+    for sent in integrated:
+        for day in sent.days():
+            if day not in owner or sent.extract > owner[day].extract:
+                owner[day] = sent
+    expected: dict[date, list[Fingerprint]] = {}
+    for day, sent in owner.items():
+        records = day_records(sent.region(base), est, day) if sent.first <= day <= sent.last else []
+        expected[day] = sorted(
+            fingerprint(r.passage.entree, r.passage.naissance, r.passage.sexe, r.passage.gravite)
+            for r in records
+            if r.defect not in ENTREE_DEFECTS
+        )
+    return expected
+
+
+def at(day: date, hour: int = 3) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, 10, 0)
+
+
+def rolling(version: int, day: date) -> Sent:
+    """The file sent on `day` before 04:00: passages of J−7..J−1."""
+    return Sent(version, day - timedelta(days=7), day - timedelta(days=1), at(day))

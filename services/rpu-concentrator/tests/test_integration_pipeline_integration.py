@@ -26,8 +26,7 @@ from relais_rpu_concentrator.app import create_app
 from relais_rpu_concentrator.intake.accounts import establishment_account, parse_public_keys
 from relais_rpu_concentrator.settings import ConcentratorSettings, IntakeSettings
 
-from .rpu_files import Fingerprint, Sent, expected_by_day, fingerprint, small_establishment
-from .test_integration_unit import XXE, at, rolling
+from .conftest import XXE, Fingerprint, Sent, at, expected_by_day, fingerprint, rolling, small_establishment
 
 pytestmark = pytest.mark.integration
 

@@ -14,25 +14,23 @@ from relais_rpu_concentrator.integration.ports import FileRecord, FileStatus
 from relais_rpu_concentrator.integration.reading import PASSAGE_COLUMNS, PassageRow
 from relais_rpu_concentrator.integration.use_case import RpuIntegration
 
-from .fakes import FakeEvents, FakePassageStore, FakeReceipts
-from .rpu_files import Fingerprint, Sent, expected_by_day, fingerprint, small_establishment
+from .conftest import (
+    BILLION_LAUGHS,
+    XXE,
+    FakeEvents,
+    FakePassageStore,
+    FakeReceipts,
+    Fingerprint,
+    Sent,
+    at,
+    expected_by_day,
+    fingerprint,
+    rolling,
+    small_establishment,
+)
 
 D = date(2026, 9, 10)
 _I = {name: PASSAGE_COLUMNS.index(name) for name in ("entree", "naissance", "sexe", "gravite", "checks")}
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
-<OSCOUR><ETABLISSEMENT><FINESS>&lol3;</FINESS></ETABLISSEMENT></OSCOUR>
-"""
-XXE = b"""<?xml version="1.0"?>
-<!DOCTYPE OSCOUR [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<OSCOUR><ETABLISSEMENT><FINESS>&xxe;</FINESS></ETABLISSEMENT></OSCOUR>
-"""
-
-
-def at(day: date, hour: int = 3) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, 10, 0)
 
 
 class World:
@@ -82,11 +80,6 @@ class World:
 
     def expected(self, *sent: Sent) -> dict[date, list[Fingerprint]]:
         return expected_by_day(self.base, self.est, sent)
-
-
-def rolling(version: int, day: date) -> Sent:
-    """The file sent on `day` before 04:00: passages of J−7..J−1."""
-    return Sent(version, day - timedelta(days=7), day - timedelta(days=1), at(day))
 
 
 async def test_overlapping_rolling_files_leave_each_day_to_the_newest_extract(tmp_path: Path) -> None:

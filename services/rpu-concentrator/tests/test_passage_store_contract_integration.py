@@ -14,7 +14,7 @@ from relais_rpu_concentrator.integration.ports import FileRecord, FileStatus, Pa
 from relais_rpu_concentrator.integration.reading import PASSAGE_COLUMNS, PassageRow
 from relais_rpu_concentrator.integration.rules import OrderKey
 
-from .fakes import FakePassageStore
+from .conftest import FakePassageStore
 
 pytestmark = pytest.mark.integration
 
