@@ -87,10 +87,14 @@ class ExportDelivery:
 
     async def deliver(self, export: Export, destination: str) -> DeliveryReport:
         """Plan the export for the destination (once) and send what is not delivered yet."""
+        await self.plan(export, destination)
+        return await self.resume(destination, export.export_id)
+
+    async def plan(self, export: Export, destination: str) -> None:
+        """Record the export in the ledger without sending: from then on no restart can skip it."""
         if destination not in self._destinations:
             raise KeyError(f"unknown destination {destination!r}")
         await self._ledger.plan(export.export_id, destination, plan_files(export, self._blobs))
-        return await self.resume(destination, export.export_id)
 
     async def resume(self, destination: str, export_id: str | None = None) -> DeliveryReport:
         """Send every planned or sending entry (all exports, or one): what a restart calls first."""

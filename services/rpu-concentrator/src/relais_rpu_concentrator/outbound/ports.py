@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
@@ -59,24 +60,35 @@ class DeliveryLedger(Protocol):
 
     async def entries(self, export_id: str, destination: str | None = None) -> list[DeliveryEntry]: ...
 
+    async def exports(self, destination: str, prefix: str) -> list[str]:
+        """The export ids planned for the destination that start with `prefix`, sorted."""
+        ...
+
     def exclusive(self, destination: str) -> AbstractAsyncContextManager[None]:
         """Held while sending to the destination, so that only one process sends to it at a time."""
         ...
 
 
+@dataclass(frozen=True)
+class ChangedEstablishment:
+    """An establishment whose passages were (re)placed by files received in an export window: the export resends
+    its current passages of `first_day`..`last_day` (the days those files covered), which replace them downstream."""
+
+    finess: str
+    first_day: date
+    last_day: date
+    trace_parents: tuple[str, ...] = ()  # W3C traceparents of those received files
+
+
 class ExportSource(Protocol):
     """The passages to send to Santé publique France (the regional passages table)."""
 
-    async def changed_establishments(self, since: datetime, until: datetime) -> list[str]:
-        """FINESS whose passages were (re)placed by files received in [since, until)."""
+    async def changed(self, since: datetime, until: datetime) -> list[ChangedEstablishment]:
+        """Establishments with files integrated in [since, until), in FINESS order."""
         ...
 
-    def passages(self, finess: str, since: datetime, until: datetime) -> AsyncIterator[Passage]:
-        """The establishment's current passages for the days those files covered, streamed."""
-        ...
-
-    async def trace_parents(self, finess: str, since: datetime, until: datetime) -> Sequence[str]:
-        """W3C traceparents of the received files concerned, so the delivery appears in their traces."""
+    def passages(self, finess: str, first_day: date, last_day: date) -> AsyncIterator[Passage]:
+        """The establishment's current passages with ENTREE in those days, streamed (bounded memory)."""
         ...
 
 

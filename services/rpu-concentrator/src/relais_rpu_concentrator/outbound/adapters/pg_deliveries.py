@@ -103,6 +103,15 @@ class PostgresDeliveryLedger:
             error[:2000],
         )
 
+    async def exports(self, destination: str, prefix: str) -> list[str]:
+        rows = await self._pool.fetch(
+            """SELECT DISTINCT export_id FROM rpu_delivery
+               WHERE destination = $1 AND starts_with(export_id, $2) ORDER BY export_id""",
+            destination,
+            prefix,
+        )
+        return [row["export_id"] for row in rows]
+
     @asynccontextmanager
     async def exclusive(self, destination: str) -> AsyncIterator[None]:
         # A session-level advisory lock on a connection kept for the whole sending: released on exit, and by
