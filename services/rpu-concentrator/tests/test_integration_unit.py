@@ -151,6 +151,7 @@ async def test_a_refused_file_is_quarantined_and_files_around_it_are_integrated(
     assert rejected.file_id == bad.file_id and rejected.blob == bad.blob
     receipt = w.receipts.written[(w.est.finess, record.receipt_name)]
     assert "FICHIER REJETÉ" in receipt and reason in receipt and "renvoyer" in receipt
+    assert ("attaques XXE" in receipt) == (data in (XXE, BILLION_LAUGHS))
     assert await w.integration.integrate(bad) == "already_rejected"
 
 

@@ -78,8 +78,13 @@ def render_receipt(facts: ReceiptFacts) -> str:
         lines += [f"Extraction        : {extract}", f"Période déclarée  : du {debut} au {fin}"]
     lines += ["", f"RÉSULTAT : {_VERDICT[facts.status]}"]
     if facts.error:
+        lines.append(f"Motif : {facts.error}")
+        if "DOCTYPE" in facts.error:
+            lines += [
+                "Un fichier RPU ne doit contenir ni DOCTYPE ni déclaration d'entité : ces constructions servent aux",
+                "attaques XXE et d'expansion d'entités, le concentrateur refuse donc le fichier sans le lire.",
+            ]
         lines += [
-            f"Motif : {facts.error}",
             "Aucun passage de ce fichier n'a été intégré. Le fichier est conservé par le concentrateur ;",
             "merci de le corriger et de le renvoyer.",
         ]
