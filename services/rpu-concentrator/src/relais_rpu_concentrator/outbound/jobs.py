@@ -1,0 +1,96 @@
+"""The outbound daily jobs, ready for the composition root: `add_outbound_jobs(service, db, settings, ...)`.
+
+Each job is a background coroutine of the service (started after the broker, cancelled on shutdown). At start the
+SPF job first resumes whatever a previous process left planned or sending, then runs every day at its hour (and
+at once when that hour has passed today); the absence check likewise. The sources of data the passages table
+provides are passed in: without them the corresponding job is not started.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from opentelemetry.trace import Tracer
+
+from relais_platform.blobstore import BlobStore
+from relais_rpu_concentrator.outbound.adapters.pg_alerts import PostgresAlertLedger
+from relais_rpu_concentrator.outbound.adapters.pg_deliveries import PostgresDeliveryLedger
+from relais_rpu_concentrator.outbound.adapters.pg_establishments import PostgresActiveEstablishments
+from relais_rpu_concentrator.outbound.alerting import AbsenceCheck
+from relais_rpu_concentrator.outbound.delivery import ExportDelivery
+from relais_rpu_concentrator.outbound.ports import DailyCounts, ExportSource
+from relais_rpu_concentrator.outbound.schedule import run_daily
+from relais_rpu_concentrator.outbound.settings import OutboundSettings
+from relais_rpu_concentrator.outbound.spf_export import SpfDailyExport
+from relais_rpu_concentrator.outbound.wiring import alert_notifiers, spf_destination
+
+log = logging.getLogger(__name__)
+
+
+class HostService(Protocol):
+    """What the jobs need of relais_platform.runtime.Service."""
+
+    blobs: BlobStore
+    tracer: Tracer
+
+    def add_background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None: ...
+
+
+class PoolHandle(Protocol):
+    """relais_platform.runtime.DatabaseHandle: the pool, open once the lifespan has started."""
+
+    @property
+    def pool(self) -> asyncpg.Pool: ...
+
+
+def add_outbound_jobs(
+    service: HostService,
+    db: PoolHandle,
+    settings: OutboundSettings,
+    *,
+    export_source: ExportSource | None = None,
+    daily_counts: DailyCounts | None = None,
+) -> None:
+    spf = settings.spf
+    alert = settings.alert
+
+    async def spf_export() -> None:
+        destination = spf_destination(spf)
+        ledger = PostgresDeliveryLedger(db.pool)
+        delivery = ExportDelivery(
+            ledger=ledger,
+            blobs=service.blobs,
+            destinations={destination.name: destination},
+            tracer=service.tracer,
+            retry=spf.retry,
+        )
+        report = await delivery.resume(destination.name)  # what a killed predecessor left planned or sending
+        if report.delivered or report.failed:
+            log.info("deliveries resumed", extra={"delivered": report.delivered, "failed": report.failed})
+        assert export_source is not None
+        daily = SpfDailyExport(
+            source=export_source, blobs=service.blobs, delivery=delivery, ledger=ledger,
+            destination=destination.name, tracer=service.tracer, at=spf.at, zone=ZoneInfo(spf.timezone),
+        )  # fmt: skip
+        await run_daily(spf.at, ZoneInfo(spf.timezone), daily.run)
+
+    async def absence_check() -> None:
+        assert daily_counts is not None
+        check = AbsenceCheck(
+            establishments=PostgresActiveEstablishments(db.pool),
+            counts=daily_counts,
+            ledger=PostgresAlertLedger(db.pool),
+            notifiers=alert_notifiers(alert),
+            tracer=service.tracer,
+            rule=alert.rule,
+        )
+        await run_daily(alert.at, ZoneInfo(alert.timezone), check.run)
+
+    if export_source is not None:
+        service.add_background(spf_export)
+    if daily_counts is not None:
+        service.add_background(absence_check)
