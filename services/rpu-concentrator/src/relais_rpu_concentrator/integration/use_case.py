@@ -110,7 +110,11 @@ class RpuIntegration:
 
                 reader = await loop.run_in_executor(thread, open_reader)
                 check_establishment(reader.header, event.finess)
-                while (batch := await loop.run_in_executor(thread, reader.next_batch)) is not None:
+                # The next batch is parsed while this one is written: parsing and the database's COPY work
+                # overlap, and at most two batches are in memory.
+                pending = loop.run_in_executor(thread, reader.next_batch)
+                while (batch := await pending) is not None:
+                    pending = loop.run_in_executor(thread, reader.next_batch)
                     if batch.passages:
                         await tx.stage_passages(batch.passages)
                     if batch.rejected:
