@@ -11,6 +11,7 @@ repeated identically from the ledger row when the event is delivered again, so a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -27,7 +28,7 @@ from relais_rpu_concentrator.integration.ports import (
     PassageStore,
     ReceiptWriter,
 )
-from relais_rpu_concentrator.integration.reading import FileReader
+from relais_rpu_concentrator.integration.reading import Batch, FileReader
 from relais_rpu_concentrator.integration.receipt import ReceiptFacts, receipt_name, render_receipt
 from relais_rpu_concentrator.integration.rules import (
     MAX_WINDOW_DAYS,
@@ -101,6 +102,7 @@ class RpuIntegration:
         # One thread for the whole file: the lxml parser lives and dies on the thread that created it.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rpu-read") as thread:
             stream = await loop.run_in_executor(thread, self._blobs.open, event.blob)
+            pending: asyncio.Future[Batch | None] | None = None
             try:
 
                 def open_reader() -> FileReader:
@@ -120,6 +122,11 @@ class RpuIntegration:
                     if batch.rejected:
                         await tx.add_rejected(batch.rejected)
             finally:
+                if pending is not None:
+                    # When a write failed while the next batch was being read, let the read finish: its outcome
+                    # no longer matters (the transaction is rolled back) but must not be left unretrieved.
+                    with contextlib.suppress(Exception):
+                        await pending
                 await loop.run_in_executor(thread, stream.close)
         summary = reader.summary
         header = summary.header
