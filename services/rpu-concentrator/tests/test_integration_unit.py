@@ -3,6 +3,8 @@ receipts."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from .conftest import (
     FakeEvents,
     FakePassageStore,
     FakeReceipts,
+    FakeTransaction,
     Fingerprint,
     Sent,
     at,
@@ -240,3 +243,33 @@ async def test_identical_bytes_from_two_establishments_are_two_files_each_with_i
     assert await w.integration.integrate(theirs) == "rejected"
     assert {finess for finess, _ in w.receipts.written} == {w.est.finess, "750712184"}
     assert [e.finess for e in w.events.rejected_events] == [w.est.finess, "750712184"]
+
+
+async def test_a_database_failure_mid_file_rolls_back_and_the_redelivery_integrates_it(
+    tmp_path: Path,
+) -> None:
+    w = World(tmp_path, batch_size=5)
+    event = w.sent(rolling(1, D))
+    real_transaction = w.store.transaction
+
+    @asynccontextmanager
+    async def failing(finess: str) -> AsyncIterator[FakeTransaction]:
+        async with real_transaction(finess) as tx:
+            stage = tx.stage_passages
+
+            async def stage_then_fail(rows: Sequence[PassageRow]) -> None:
+                await stage(rows)
+                if tx.batches == 3:
+                    raise ConnectionResetError("connexion perdue")
+
+            tx.stage_passages = stage_then_fail  # type: ignore[method-assign]
+            yield tx
+
+    w.store.transaction = failing  # type: ignore[method-assign]
+    with pytest.raises(ConnectionResetError):
+        await w.integration.integrate(event)
+    assert w.store.tables.files == {} and w.stored() == {} and w.events.integrated_events == []
+
+    w.store.transaction = real_transaction  # type: ignore[method-assign]
+    assert await w.integration.integrate(event) == "integrated"
+    assert w.stored() == w.expected(rolling(1, D))
