@@ -137,7 +137,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
 def ledger(request: pytest.FixtureRequest) -> AlertLedger:
     if request.param == "memory":
         return MemoryAlertLedger()
@@ -227,6 +227,7 @@ async def test_a_failed_channel_is_retried_by_the_next_check_without_resending_o
     assert len(mail.received) == 1 and len(hook.received) == 1
 
 
+@pytest.mark.integration
 async def test_the_postgres_ledger_keeps_the_whole_alert_for_a_later_notification(
     pool: asyncpg.Pool, provider: TracerProvider
 ) -> None:

@@ -82,7 +82,7 @@ class MemoryDeliveryLedger:
         yield
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
 def ledger(request: pytest.FixtureRequest) -> DeliveryLedger:
     if request.param == "memory":
         return MemoryDeliveryLedger()
