@@ -150,7 +150,7 @@ class ExportDelivery:
         with self._tracer.start_as_current_span(
             f"rpu.deliver {entry.file.name}",
             attributes=attributes,
-            links=links_to(entry.file.trace_parents),
+            links=links_to(entry.file.trace_parents[:MAX_LINKS]),
         ) as span:
             content = self._blobs.path(entry.file.blob)
             error = "no attempt"
