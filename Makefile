@@ -35,13 +35,13 @@ lint: install
 	$(UV) run mypy libs/relais-contracts/src libs/relais-platform/src
 
 bench-diamant: install
-	$(UV) run python bench/bench_diamant.py
+	$(UV) run --group bench python bench/bench_diamant.py
 
 bench-rpu: install
-	$(UV) run python bench/bench_rpu.py
+	$(UV) run --group bench python bench/bench_rpu.py
 
 bench-rpu-export: install
-	$(UV) run python bench/bench_rpu_export.py
+	$(UV) run --group bench python bench/bench_rpu_export.py
 
 clean:  ## stop everything and forget local state (Kafka data, database cluster, blobs, traces)
 	-$(UV) run relais down
