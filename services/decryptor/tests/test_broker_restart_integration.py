@@ -1,4 +1,5 @@
-"""Kill -9 the Kafka broker while the decryptor runs as a process; restart it: nothing is lost."""
+"""Kill -9 the Kafka broker while the decryptor runs as a process; restart it: nothing is lost, and an instance
+started while the broker was down waits for it instead of exiting."""
 
 import asyncio
 import subprocess
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from relais_cli import stack
 from relais_contracts import FileDecrypted, FileFetched, SourceSystem, Topic
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_platform.settings import KafkaSettings
@@ -86,22 +88,24 @@ async def test_services_reconnect_after_the_broker_is_killed_and_nothing_is_lost
         return events
 
     first, second = batch(0, 20), batch(20, 20)
-    processes = ServiceProcesses(
-        var,
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
-            "KAFKA_NAMESPACE": namespace,
-            "DATABASE_URL": database_url,
-            "RELAIS_DECRYPTOR_PRIVATE_KEY_FILE": str(var / "keys" / "key.asc"),
-        },
-    )
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "KAFKA_NAMESPACE": namespace,
+        "DATABASE_URL": database_url,
+        "RELAIS_DECRYPTOR_PRIVATE_KEY_FILE": str(var / "keys" / "key.asc"),
+    }
+    processes = ServiceProcesses(var, env)
+    # A second instance of the same group, started while the broker is down: it must wait, not exit.
+    late = ServiceProcesses(tmp_path / "var-late", env)
     processes.start("decryptor")
     try:
         await processes.wait_healthy()
         fetched_topic = settings.topic(Topic.FILE_FETCHED)
         await publish(infra.kafka_bootstrap, fetched_topic, first)
         subprocess.run(["kill", "-9", str(kafka_pid())], check=True)
-        await asyncio.sleep(3)  # the service sees the broker gone and keeps retrying
+        late.start("decryptor")
+        await asyncio.sleep(3)  # the services see the broker gone and keep retrying
+        assert stack.service_pid(late.var_dir, "decryptor") is not None, late.log("decryptor")
         kafka("start")
         await publish(infra.kafka_bootstrap, fetched_topic, second)
         decrypted = await collect(
@@ -109,6 +113,8 @@ async def test_services_reconnect_after_the_broker_is_killed_and_nothing_is_lost
         )
         assert decrypted == {e.file_id for e in first + second}
         await processes.wait_healthy(timeout_s=30)
+        await late.wait_healthy(timeout_s=60)
     finally:
+        late.stop()
         processes.stop()
         kafka("start")  # leave a running broker for the next tests whatever happened

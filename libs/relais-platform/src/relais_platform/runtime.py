@@ -7,7 +7,8 @@ close on shutdown (SIGTERM / SIGINT, with a graceful wait for in-flight handlers
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -17,7 +18,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.trace import Tracer
 
 from relais_platform.blobstore import FileSystemBlobStore
-from relais_platform.broker import make_broker
+from relais_platform.broker import INFRASTRUCTURE_ERRORS, make_broker
 from relais_platform.database import database_pool
 from relais_platform.heartbeat import Probe, run_heartbeat
 from relais_platform.logging import configure_logging
@@ -26,6 +27,26 @@ from relais_platform.telemetry import setup_tracing
 from relais_platform.topics import ensure_topics
 
 Resource = Callable[[], AbstractAsyncContextManager[Any]]
+
+log = logging.getLogger(__name__)
+
+STARTUP_MAX_BACKOFF_S = 10.0
+
+
+async def until_reachable(what: str, attempt: Callable[[], Awaitable[object]]) -> None:
+    """Retry `attempt` with a capped backoff until the infrastructure answers.
+
+    A service started while Kafka or PostgreSQL is down (a host reboot, `docker compose up` in any order, a broker
+    restart) waits for it instead of exiting; SIGTERM still stops it, since the wait is a plain sleep."""
+    delay = 0.5
+    while True:
+        try:
+            await attempt()
+            return
+        except INFRASTRUCTURE_ERRORS as error:
+            log.warning("%s unreachable, retrying in %.1f s", what, delay, extra={"error": repr(error)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, STARTUP_MAX_BACKOFF_S)
 
 
 class DatabaseHandle:
@@ -65,6 +86,11 @@ class Service:
 
         @asynccontextmanager
         async def open_pool() -> AsyncIterator[None]:
+            async def reachable() -> None:
+                conn = await asyncpg.connect(self.settings.database.database_url, timeout=5)
+                await conn.close()
+
+            await until_reachable("PostgreSQL", reachable)
             async with database_pool(self.settings.database) as pool:
                 handle._pool = pool
                 yield
@@ -86,7 +112,8 @@ class Service:
 
     @asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:
-        await ensure_topics(self.settings.kafka.bootstrap_servers, self.settings.kafka.all_topics())
+        kafka = self.settings.kafka
+        await until_reachable("Kafka", lambda: ensure_topics(kafka.bootstrap_servers, kafka.all_topics()))
         async with AsyncExitStack() as stack:
             for resource in self._resources:
                 await stack.enter_async_context(resource())
