@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
@@ -26,6 +26,8 @@ from relais_finess.synthetic_files import (
     write_etablissements_csv,
     write_etablissements_xml_gz,
 )
+from relais_rpu.synthetic import synthetic_region
+from relais_rpu.synthetic_files import GeneratedFile, files_count, region_files
 
 generate_app = typer.Typer(help="Synthetic data generators.", no_args_is_help=True)
 
@@ -178,3 +180,88 @@ def generate_diamant(
     for path, rows in files:
         typer.echo(f"{path}  {path.stat().st_size} bytes" + (f"  {rows} rows" if rows else ""))
     typer.echo(f"{sum(rows for _, rows in files):,} rows in {time.monotonic() - started:.1f} s")
+
+
+def write_rpu_files(
+    out: Path,
+    *,
+    etablissements: int,
+    first: date,
+    days: int,
+    seed: int,
+    invalid_share: float,
+    monthly: bool = False,
+    departements: tuple[str, ...] = ("67", "68"),
+    progress: bool = False,
+) -> list[GeneratedFile]:
+    """The files a synthetic region's establishments send over the period (see `relais generate rpu`)."""
+    region = synthetic_region(seed, etablissements, departements, invalid_rate=invalid_share)
+    total = files_count(region, first, days, monthly=monthly)
+    live = progress and sys.stderr.isatty()
+    written: list[GeneratedFile] = []
+    records, started, shown = 0, time.monotonic(), 0.0
+    for generated in region_files(region, first, days, out, monthly=monthly):
+        written.append(generated)
+        records += generated.records
+        now = time.monotonic()
+        # On a terminal one line rewritten per file; in a log, a line every few seconds.
+        if progress and (live or now - shown > 5 or len(written) == total):
+            shown = now
+            rate = records / max(now - started, 1e-6)
+            typer.echo(
+                f"{chr(13) if live else ''}  {len(written)}/{total} files, {records:,} RPU ({rate:,.0f}/s)",
+                err=True,
+                nl=not live,
+            )
+    if live:
+        typer.echo("", err=True)
+    return written
+
+
+@generate_app.command("rpu")
+def generate_rpu(
+    out: Path = typer.Option(Path("var/generated/rpu"), help="Output folder."),
+    etablissements: int = typer.Option(10, min=1, help="Establishments with an emergency department."),
+    first: str = typer.Option(
+        None, "--from", help="First sending day (YYYY-MM-DD); default: 7 days before today."
+    ),
+    days: int = typer.Option(7, min=1, help="Sending days (rolling) or period whose months are caught up."),
+    monthly: bool = typer.Option(
+        False,
+        help="One catch-up file per establishment and month of the period instead of 7-day rolling files.",
+    ),
+    invalid_share: float = typer.Option(
+        0.02, min=0.0, max=1.0, help="Share of invalid records (ENTREE missing or unreadable, bad codes, …)."
+    ),
+    seed: int = typer.Option(1, help="Same seed, same region and files."),
+    departements: str = typer.Option(
+        "67,68",
+        help="Départements of the region; 67/68 files are named RPU_<FINESS>_<yymmdd>.xml (Alsace), "
+        "others O<FINESS>_<ORDRE>_<yyyyMMddHHmmss>.xml (Île-de-France).",
+    ),
+) -> None:
+    """Synthetic RPU files of a region: valid FINESS, realistic volumes and codes, the real-world quirks.
+
+    Rolling (default): each sending day J, every establishment's file of J−7..J−1 (overlapping, as sent before
+    04:00). Quirks: encodings declared or not, CRLF, PASSAGES repeated per patient, shuffled items, extra elements,
+    DP spellings, header windows that do not match the passages, a FINESS in the file name that is not the one
+    inside.
+    """
+    start = date.fromisoformat(first) if first else date.today() - timedelta(days=7)
+    chosen = tuple(d.strip() for d in departements.split(",") if d.strip())
+    started = time.monotonic()
+    files = write_rpu_files(
+        out,
+        etablissements=etablissements,
+        first=start,
+        days=days,
+        seed=seed,
+        invalid_share=invalid_share,
+        monthly=monthly,
+        departements=chosen,
+        progress=True,
+    )
+    for generated in files:
+        typer.echo(f"{generated.path}  {generated.path.stat().st_size} bytes  {generated.records} RPU")
+    records = sum(g.records for g in files)
+    typer.echo(f"{len(files)} files, {records:,} RPU in {time.monotonic() - started:.1f} s")

@@ -248,3 +248,14 @@ def _with_defect(passage: Passage, defect: str) -> SyntheticRecord:
     elif defect == "bad_cp":
         passage = replace(passage, cp="6700")
     return SyntheticRecord(passage, defect)
+
+
+def with_annual_total(region: SyntheticRegion, total: int) -> SyntheticRegion:
+    """The same region with each establishment's yearly volume scaled so that the region's sum is about `total`
+    (sizes keep their proportions; a large region's EDs are simply busier)."""
+    current = sum(e.annual_passages for e in region.establishments)
+    scaled = tuple(
+        replace(e, annual_passages=max(1, round(e.annual_passages * total / current)))
+        for e in region.establishments
+    )
+    return replace(region, establishments=scaled)
