@@ -115,22 +115,25 @@ async def test_a_header_missing_labels_is_rejected_naming_them(blobs: FileSystem
 
 
 @pytest.mark.parametrize("source", MEDICO_SOCIAL)
-async def test_medico_social_sources_are_still_refused_with_a_reason(
+async def test_medico_social_sources_are_transformed_into_their_source_tables(
     blobs: FileSystemBlobStore, source: str
 ) -> None:
     name = f"{source}_2026_01_05.CSV"
-    outcome = await use_case(blobs)(decrypted(blobs, name, "Finess;Année\n", source))
+    outcome = await use_case(blobs)(decrypted(blobs, name, ";".join(labels(source)) + "\n", source))
+    assert isinstance(outcome, FileTransformed)
+    assert outcome.row_count == 0 and outcome.quality_report["source"] == source
+
+
+async def test_a_medico_social_header_missing_labels_is_rejected_naming_them(
+    blobs: FileSystemBlobStore,
+) -> None:
+    name = "ANN_PER_ERRD_EPRD_2026_01_05.CSV"
+    outcome = await use_case(blobs)(decrypted(blobs, name, "Finess;Année\n", "ANN_PER_ERRD_EPRD"))
     assert isinstance(outcome, FileRejected)
-    assert outcome.reason == f"{name} : la source DIAMANT {source} n'est pas encore prise en charge"
+    assert outcome.reason.endswith("1 libellé(s) attendu(s) absent(s) : « Id Dépôt »")
 
 
-def test_every_source_is_either_transformed_or_refused_by_name() -> None:
-    handled = {s.value for s in DiamantSource} - set(MEDICO_SOCIAL)
-    assert handled == {
-        "MEN_PMSI_ANNUEL",
-        "ANN_RPU",
-        "ANN_SAE",
-        "MEN_PMSI_MENCUMU",
-        "QUO_SAN_FINANCE",
-        "MEN_HAPI",
-    }
+def test_every_source_has_a_definition() -> None:
+    from relais_diamant.definitions import definition
+
+    assert all(definition(s) is not None for s in DiamantSource)

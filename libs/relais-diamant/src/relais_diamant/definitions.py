@@ -9,7 +9,8 @@ always does.
 A source may have several header *generations* (MEN_PMSI_MENCUMU changed its labels in 2024 and added PSY and DMS
 columns in 2025): the reader picks the richest generation whose labels are all present and says which one it saw.
 
-Sources not defined here (the medico-social ones) are refused with a reason by the transformer until they are.
+The five medico-social sources are defined in `definitions_medico_social` and registered here; a source without a
+definition is refused with a reason by the transformer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Kind(StrEnum):
     INTEGER = "integer"  # 12 (or 12.0: an integral decimal)
     TEXT = "text"
     TEXT_KEY = "text_key"  # text that is part of a primary key: empty stays '' (a key column cannot be null)
+    DATE = "date"  # dd/mm/YYYY (CPOM dates)
 
 
 class Level(StrEnum):
@@ -401,10 +403,20 @@ DEFINITIONS: dict[DiamantSource, SourceDefinition] = {
 }
 
 
+def _registry() -> dict[DiamantSource, SourceDefinition]:
+    """Every definition, the medico-social ones included. They live in their own module, which builds on the shared
+    fields above, so they are imported on first use (importing them here, at module level, would be circular)."""
+    if DiamantSource.ANN_MS_TDP_ET not in DEFINITIONS:
+        from relais_diamant.definitions_medico_social import MEDICO_SOCIAL
+
+        DEFINITIONS.update({d.source: d for d in MEDICO_SOCIAL})
+    return DEFINITIONS
+
+
 def definition(source: str | DiamantSource) -> SourceDefinition | None:
     """The definition of a source, or None while the source is not handled yet."""
     try:
-        return DEFINITIONS.get(DiamantSource(source))
+        return _registry().get(DiamantSource(source))
     except ValueError:
         return None
 

@@ -22,6 +22,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from relais_diamant.definitions import Kind, Period
@@ -39,6 +40,8 @@ FINESS_COMPLETE = "finess_complete"  # a lost leading zero restored: the row is 
 DOUBLON = "doublon"
 NOMBRE_DE_CHAMPS = "nombre_de_champs"
 VALEUR_INVALIDE = "valeur_invalide"  # one cell unreadable: the cell becomes null, the row is kept
+CLE_VIDE = "cle_vide"  # a key cell other than FINESS and year (an `Id Dépôt`) empty
+CLE_INVALIDE = "cle_invalide"  # … or unreadable
 
 RULE_TEXT = {
     ANNEE_VIDE: "année vide",
@@ -52,6 +55,8 @@ RULE_TEXT = {
     DOUBLON: "clé en double",
     NOMBRE_DE_CHAMPS: "nombre de champs différent de l'en-tête",
     VALEUR_INVALIDE: "valeur illisible (mise à vide)",
+    CLE_VIDE: "élément de clé vide",
+    CLE_INVALIDE: "élément de clé illisible",
 }
 
 
@@ -112,6 +117,28 @@ def parse_text_key(raw: str) -> str:
     return raw.strip()
 
 
+def parse_date(raw: str) -> date | None:
+    """A `dd/mm/YYYY` date (the CPOM date); ValueError on anything else."""
+    text = raw.strip()
+    if not text:
+        return None
+    day, month, year = text.split("/")  # ValueError unless exactly three parts
+    if len(year) != 4:
+        raise ValueError(f"{raw!r} n'est pas une date jj/mm/aaaa")
+    return date(int(year), int(month), int(day))
+
+
+def parse_integer_key(raw: str) -> int:
+    """An integer key cell (`Id Dépôt`): Rejected when empty or unreadable, since a key cannot be null."""
+    try:
+        value = parse_integer(raw)
+    except ValueError:
+        raise Rejected(CLE_INVALIDE, repr(raw)) from None
+    if value is None:
+        raise Rejected(CLE_VIDE)
+    return value
+
+
 def parse_year(raw: str) -> int:
     text = raw.strip()
     if not text:
@@ -163,6 +190,7 @@ VALUE_PARSERS = {
     Kind.INTEGER: parse_integer,
     Kind.TEXT: parse_text,
     Kind.TEXT_KEY: parse_text_key,
+    Kind.DATE: parse_date,
 }
 
 

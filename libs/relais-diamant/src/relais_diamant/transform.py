@@ -149,6 +149,12 @@ class _Transformer:
                     if value is None:
                         raise Rejected(rules.FINESS_VIDE, field)
                     key.append(value)
+                elif kind is Kind.INTEGER:  # `Id Dépôt`
+                    try:
+                        key.append(rules.parse_integer_key(line.raw(field)))
+                    except Rejected as rejected:
+                        label = self.header.fields[field].label
+                        raise Rejected(rejected.rule, f"« {label} » {rejected.detail}".rstrip()) from None
                 else:
                     key.append(rules.parse_text_key(line.raw(field)))
         return number, tuple(key)

@@ -1,8 +1,10 @@
 """DIAMANT sources → indicator rows, through the declarative definitions of `relais_diamant.definitions`.
 
 The work is done by `relais_diamant.transform` (two streaming passes: rules and deduplication, then rows); this
-adapter only translates the referential and the errors. A source without a definition yet (the medico-social ones)
-is refused with a reason that names it (rejection event), never dropped in silence.
+adapter only translates the referential and the errors. All 11 sources have a definition; the five medico-social
+ones produce rows for their source tables (diamant_*), from which the loader derives the Helios medico-social tables.
+A source without a definition would be refused with a reason that names it (rejection event), never dropped in
+silence.
 """
 
 from __future__ import annotations
