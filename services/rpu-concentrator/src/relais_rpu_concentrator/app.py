@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from faststream import FastStream
+from opentelemetry import trace
 
 from relais_contracts import RpuFileReceived, Topic
 from relais_platform.runtime import Service, run
@@ -18,10 +19,17 @@ from relais_rpu_concentrator.adapters.fs_receipts import FileSystemReceipts
 from relais_rpu_concentrator.adapters.kafka_integration import KafkaIntegrationEvents
 from relais_rpu_concentrator.adapters.kafka_receipts import KafkaReceiptPublisher
 from relais_rpu_concentrator.adapters.pg_accounts import PostgresAccounts
+from relais_rpu_concentrator.adapters.pg_exports import (
+    PostgresDailyCounts,
+    PostgresExportSource,
+    record_trace_parent,
+)
 from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
 from relais_rpu_concentrator.intake.reception import FileReception
 from relais_rpu_concentrator.intake.server import intake_server
 from relais_rpu_concentrator.integration.use_case import RpuIntegration
+from relais_rpu_concentrator.outbound.jobs import add_outbound_jobs
+from relais_rpu_concentrator.outbound.tracing import trace_parent_of
 from relais_rpu_concentrator.settings import ConcentratorSettings
 
 
@@ -59,6 +67,19 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
             max_window_days=settings.integration.max_window_days,
         )
         await integration.integrate(event)
+        # The file's trace, for the deliveries and alerts that will concern it (outbound/tracing.py).
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            await record_trace_parent(db.pool, event.finess, event.file_id, trace_parent_of(span))
+
+    outbound = settings.outbound
+    add_outbound_jobs(
+        service,
+        db,
+        outbound,
+        export_source=PostgresExportSource(lambda: db.pool) if outbound.spf.enabled else None,
+        daily_counts=PostgresDailyCounts(lambda: db.pool) if outbound.alert.enabled else None,
+    )
 
     app: FastStream = service.app()
     return app

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from relais_platform.settings import PlatformSettings
+from relais_rpu_concentrator.outbound.settings import OutboundSettings
 
 GIB = 1 << 30
 
@@ -43,3 +44,5 @@ class ConcentratorSettings(PlatformSettings):  # type: ignore[misc, unused-ignor
 
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     integration: IntegrationSettings = Field(default_factory=IntegrationSettings)
+    # Exports and alerts (RELAIS_RPU_SPF_*, _ATIH_*, _ARS_*, _ALERT_*), each off until its `_ENABLED` is true.
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)

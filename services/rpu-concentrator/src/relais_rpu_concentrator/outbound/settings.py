@@ -47,6 +47,8 @@ class SpfDeliverySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_SPF_", extra="ignore")
 
+    # Off by default: a concentrator without a configured receiver would otherwise try (and log failures) daily.
+    enabled: bool = False
     transport: Literal["sftp", "https"] = "sftp"
     destination: str = "spf"  # its name in the delivery ledger
     at: time = time(4, 0)  # local time of the daily export
@@ -92,6 +94,7 @@ class AlertSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_ALERT_", extra="ignore")
 
+    enabled: bool = False
     at: time = time(14, 0)  # local time of the daily check (it may also run more often: one alert per day)
     timezone: str = "Europe/Paris"
     history_days: int = Field(default=28, ge=2)
@@ -106,10 +109,52 @@ class AlertSettings(BaseSettings):
         return AbsenceRule(self.history_days, self.min_history_days, self.sigmas, self.volume_lag_days)
 
 
+class AtihSftpSettings(SftpDestinationSettings):
+    model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_ATIH_SFTP_", extra="ignore")
+
+
+class AtihHttpSettings(HttpDestinationSettings):
+    model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_ATIH_HTTP_", extra="ignore")
+
+
+class AtihDeliverySettings(SpfDeliverySettings):
+    """The monthly ATIH export (RELAIS_RPU_ATIH_*, same keys as RELAIS_RPU_SPF_*). `at` is the hour of the monthly
+    run on `day_of_month`: month M−1 is exported then (ATIH wants it within a month of its end)."""
+
+    model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_ATIH_", extra="ignore")
+
+    destination: str = "atih"
+    at: time = time(5, 0)
+    day_of_month: int = Field(default=5, ge=1, le=28)
+    sftp: SftpDestinationSettings = Field(default_factory=AtihSftpSettings)
+    http: HttpDestinationSettings = Field(default_factory=AtihHttpSettings)
+
+
+class ArsSftpSettings(SftpDestinationSettings):
+    model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_ARS_SFTP_", extra="ignore")
+
+
+class ArsHttpSettings(HttpDestinationSettings):
+    model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_ARS_HTTP_", extra="ignore")
+
+
+class ArsDeliverySettings(SpfDeliverySettings):
+    """The daily ARS export (RELAIS_RPU_ARS_*, same keys as RELAIS_RPU_SPF_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="RELAIS_RPU_ARS_", extra="ignore")
+
+    destination: str = "ars"
+    at: time = time(6, 0)
+    sftp: SftpDestinationSettings = Field(default_factory=ArsSftpSettings)
+    http: HttpDestinationSettings = Field(default_factory=ArsHttpSettings)
+
+
 class OutboundSettings(BaseSettings):
-    """Both, for the composition root: `OutboundSettings()` reads the environment once."""
+    """All of them, for the composition root: `OutboundSettings()` reads the environment once."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
     spf: SpfDeliverySettings = Field(default_factory=SpfDeliverySettings)
     alert: AlertSettings = Field(default_factory=AlertSettings)
+    atih: AtihDeliverySettings = Field(default_factory=AtihDeliverySettings)
+    ars: ArsDeliverySettings = Field(default_factory=ArsDeliverySettings)

@@ -1,0 +1,136 @@
+"""What the onward exports read from the regional database (migrations 0021, 0023).
+
+- `PostgresExportSource` (port `ExportSource`): establishments whose files were integrated in a window, and an
+  establishment's current passages for some days, streamed through a server-side cursor (bounded memory).
+- `PostgresDailyCounts` (port `DailyCounts`): per establishment, files received per local day, passages per day
+  (rpu_day, "sent and empty" counts 0) and its last file, for the absence check.
+- `record_trace_parent`: the integration consumer's traceparent on the file's ledger row.
+
+Adapters take a pool *provider* (`lambda: db.pool`): the composition root wires them before the lifespan opens
+the pool.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from relais_rpu.model import Passage
+from relais_rpu_concentrator.outbound.absence import EstablishmentActivity, LastFile
+from relais_rpu_concentrator.outbound.ports import ChangedEstablishment
+
+PoolProvider = Callable[[], asyncpg.Pool]
+ZONE = "Europe/Paris"  # reception days are counted in the establishments' local time
+PREFETCH = 5000  # rows per round trip of the server-side cursor
+
+# A file's days_replaced are the days it won; a file that replaced nothing (superseded) is not "changed".
+_CHANGED = """
+    SELECT f.finess, min(d.day) AS first_day, max(d.day) AS last_day,
+           coalesce(array_agg(DISTINCT f.traceparent) FILTER (WHERE f.traceparent IS NOT NULL), '{}') AS parents
+    FROM rpu_file f CROSS JOIN LATERAL unnest(f.days_replaced) AS d(day)
+    WHERE f.status = 'integrated' AND f.processed_at >= $1 AND f.processed_at < $2
+    GROUP BY f.finess ORDER BY f.finess
+"""
+
+# The primary key's order: one index range per establishment, deterministic output.
+PASSAGE_SELECT = """
+    SELECT entree, cp, commune, naissance, sexe, mode_entree, provenance, transport, transport_pec, motif, gravite,
+           dp, da, actes, sortie, mode_sortie, destination, orient, extras, unparsed, record_number
+    FROM rpu_passage WHERE finess = $1 AND day >= $2 AND day <= $3
+    ORDER BY day, file_id, record_number
+"""
+
+
+def _pairs(value: str | None) -> tuple[tuple[str, str], ...]:
+    return tuple((tag, text) for tag, text in json.loads(value)) if value else ()
+
+
+def passage_of(row: Any) -> Passage:
+    """A row of PASSAGE_SELECT as the model the OSCOUR writer takes."""
+    (entree, cp, commune, naissance, sexe, mode_entree, provenance, transport, transport_pec, motif, gravite,
+     dp, da, actes, sortie, mode_sortie, destination, orient, extras, unparsed, number) = row  # fmt: skip
+    return Passage(
+        entree, cp, commune, naissance, sexe, mode_entree, provenance, transport, transport_pec, motif, gravite,
+        dp, tuple(da), tuple(actes), sortie, mode_sortie, destination, orient, _pairs(extras), _pairs(unparsed),
+        number,
+    )  # fmt: skip
+
+
+class PostgresExportSource:
+    def __init__(self, pool: PoolProvider, *, prefetch: int = PREFETCH) -> None:
+        self._pool = pool
+        self._prefetch = prefetch
+
+    async def changed(self, since: datetime, until: datetime) -> list[ChangedEstablishment]:
+        rows = await self._pool().fetch(_CHANGED, since, until)
+        return [
+            ChangedEstablishment(r["finess"], r["first_day"], r["last_day"], tuple(sorted(r["parents"])))
+            for r in rows
+        ]
+
+    async def passages(self, finess: str, first_day: date, last_day: date) -> AsyncIterator[Passage]:
+        async with self._pool().acquire() as conn, conn.transaction(readonly=True):
+            cursor = conn.cursor(PASSAGE_SELECT, finess, first_day, last_day, prefetch=self._prefetch)
+            async for row in cursor:
+                yield passage_of(row)
+
+
+_FILES_PER_DAY = f"""
+    SELECT finess, (received_at AT TIME ZONE '{ZONE}')::date AS day, count(*)::int AS n FROM rpu_file
+    WHERE finess = ANY($1) AND status <> 'rejected'
+      AND received_at >= ($2::date::timestamp AT TIME ZONE '{ZONE}')
+      AND received_at < ($3::date::timestamp AT TIME ZONE '{ZONE}')
+    GROUP BY 1, 2
+"""
+_PASSAGES_PER_DAY = (
+    "SELECT finess, day, passages FROM rpu_day WHERE finess = ANY($1) AND day >= $2 AND day <= $3"
+)
+_LAST_FILE = f"""
+    SELECT DISTINCT ON (finess) finess, file_name, received_at, traceparent FROM rpu_file
+    WHERE finess = ANY($1) AND received_at < ($2::date::timestamp AT TIME ZONE '{ZONE}')
+    ORDER BY finess, received_at DESC
+"""
+
+
+class PostgresDailyCounts:
+    """Files count on their reception day in local time; a rejected file is not a transmission (its passages are
+    not in the regional database), so a day with only rejected files still gets its alert."""
+
+    def __init__(self, pool: PoolProvider) -> None:
+        self._pool = pool
+
+    async def activity(
+        self, finess: Sequence[str], first_day: date, last_day: date
+    ) -> Mapping[str, EstablishmentActivity]:
+        wanted, after = list(finess), last_day + timedelta(days=1)
+        files: dict[str, dict[date, int]] = defaultdict(dict)
+        passages: dict[str, dict[date, int]] = defaultdict(dict)
+        last: dict[str, LastFile] = {}
+        async with self._pool().acquire() as conn:
+            for r in await conn.fetch(_FILES_PER_DAY, wanted, first_day, after):
+                files[r["finess"]][r["day"]] = r["n"]
+            for r in await conn.fetch(_PASSAGES_PER_DAY, wanted, first_day, last_day):
+                passages[r["finess"]][r["day"]] = r["passages"]
+            for r in await conn.fetch(_LAST_FILE, wanted, after):
+                last[r["finess"]] = LastFile(r["file_name"], r["received_at"], r["traceparent"])
+        return {
+            f: EstablishmentActivity(files.get(f, {}), passages.get(f, {}), last.get(f))
+            for f in wanted
+            if f in files or f in passages or f in last
+        }
+
+
+async def record_trace_parent(pool: asyncpg.Pool, finess: str, file_id: str, trace_parent: str) -> None:
+    """Keep the first trace that integrated the file (a redelivery runs in another trace: the first one is where
+    the file's reception and integration are)."""
+    await pool.execute(
+        "UPDATE rpu_file SET traceparent = $3 WHERE finess = $1 AND file_id = $2 AND traceparent IS NULL",
+        finess,
+        file_id,
+        trace_parent,
+    )
