@@ -1,22 +1,40 @@
-"""Sample data for the local stack: what `make up` drops in the SFTP inboxes so the pipeline has work to show."""
+"""Sample data for the local stack: what `make up` drops in the SFTP inboxes so the pipeline has work to show.
+
+DIAMANT and the FINESS referential go to the local DNUM stand-in (files moved into its inboxes). RPU files go the
+way establishments send them: a few establishment accounts are created on the running concentrator (one key pair
+kept under var/rpu/seed/) and each pushes its last two 7-day rolling files over SFTP.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import sys
 import tempfile
-from datetime import date
+import time
+from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from relais_cli import stack
 from relais_cli.generate import write_diamant_extracts, write_finess_files
 from relais_cli.keys import ensure_platform_key
 from relais_diamant.synthetic import Quirks, establishments_from
 from relais_finess.synthetic import generate_referential
+from relais_platform.settings import DatabaseSettings
+from relais_rpu.synthetic import synthetic_region
+from relais_rpu.synthetic_files import write_rolling_file
+
+if TYPE_CHECKING:
+    from relais_rpu_concentrator.settings import IntakeSettings
 
 SEED = 20261122
 ENTITES = 60
 # A few dozen sites of the same referential, so every DIAMANT row but the deliberate unknown ones finds its FINESS.
 DIAMANT_SANITAIRES, DIAMANT_MEDICO_SOCIAUX = 12, 24
+# Three EDs of Alsace and one of Paris, so both file-name conventions show; 2 % invalid records for the receipts.
+RPU_ESTABLISHMENTS, RPU_DEPARTEMENTS, RPU_INVALID_SHARE = 4, ("67", "68", "75"), 0.02
+RPU_SENDING_DAYS = 2
 
 
 def _inbox(kind: str) -> Path:
@@ -62,4 +80,109 @@ def seed_inboxes(var_dir: Path) -> list[Path]:
     _, public_key = ensure_platform_key(var_dir / "keys")
     with tempfile.TemporaryDirectory() as scratch:
         files = write_seed_files(Path(scratch), public_key, date.today())
-        return [placed for kind, paths in files.items() for placed in _publish(paths, _inbox(kind))]
+        placed = [placed for kind, paths in files.items() for placed in _publish(paths, _inbox(kind))]
+    from relais_rpu_concentrator.settings import IntakeSettings
+
+    intake = IntakeSettings()
+    pushed = asyncio.run(
+        seed_rpu_intake(intake, DatabaseSettings().database_url, var_dir / "rpu" / "seed", date.today())
+    )
+    return placed + [intake.root / finess / "depot" / name for finess, name in pushed]
+
+
+def rpu_client_key(key_dir: Path) -> Path:
+    """The seeded establishments' SSH key pair (private key mode 0600, `.pub` beside it), created once."""
+    import asyncssh
+
+    private = key_dir / "establishment_ed25519"
+    if not private.exists():
+        key_dir.mkdir(parents=True, exist_ok=True)
+        key = asyncssh.generate_private_key("ssh-ed25519", comment="relais seeded establishments")
+        private.touch(mode=0o600)
+        private.write_bytes(key.export_private_key())
+        private.with_suffix(".pub").write_bytes(key.export_public_key())
+    return private
+
+
+async def wait_for_port(host: str, port: int, timeout_s: float) -> None:
+    """Bounded poll until something accepts TCP connections there (the service may still be starting)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError as error:
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"relais: the RPU concentrator's intake is not listening on {host}:{port} after "
+                    f"{timeout_s:.0f} s ({error}); see var/log/rpu-concentrator.log"
+                ) from None
+            await asyncio.sleep(0.5)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
+async def ensure_rpu_accounts(database_url: str, finess: list[str], public_key: Path) -> list[str]:
+    """Create the establishments' accounts that do not exist yet; the names created."""
+    import asyncpg
+
+    from relais_rpu_concentrator.adapters.pg_accounts import AccountExists, PostgresAccounts
+    from relais_rpu_concentrator.intake.accounts import establishment_account, read_public_keys
+
+    keys = read_public_keys([public_key])
+    created = []
+    conn = await asyncpg.connect(database_url)
+    try:
+        accounts = PostgresAccounts(conn)
+        for name in finess:
+            try:
+                await accounts.add(establishment_account(name, keys))
+                created.append(name)
+            except AccountExists:
+                pass
+    finally:
+        await conn.close()
+    return created
+
+
+async def seed_rpu_intake(
+    intake: IntakeSettings,
+    database_url: str,
+    key_dir: Path,
+    today: date,
+    *,
+    port_timeout_s: float = 60.0,
+) -> list[tuple[str, str]]:
+    """Accounts for a few synthetic establishments, and their rolling files of yesterday and today pushed over
+    SFTP to the running intake: (FINESS, file name) pushed. Deterministic: pushing again sends the same bytes,
+    which the concentrator recognises (`already_integrated`)."""
+    import asyncssh
+
+    region = synthetic_region(SEED, RPU_ESTABLISHMENTS, RPU_DEPARTEMENTS, invalid_rate=RPU_INVALID_SHARE)
+    private = rpu_client_key(key_dir)
+    await ensure_rpu_accounts(
+        database_url, [e.finess for e in region.establishments], private.with_suffix(".pub")
+    )
+    await wait_for_port(intake.host, intake.port, port_timeout_s)
+    host_public = intake.host_key.with_name(intake.host_key.name + ".pub")
+    # The concentrator wrote its host key before listening: pin it rather than trust whatever answers.
+    known_hosts: Any = ([asyncssh.read_public_key(host_public)], [], []) if host_public.exists() else None
+    pushed = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for establishment in region.establishments:
+            async with (
+                asyncssh.connect(
+                    intake.host, port=intake.port, username=establishment.finess, client_keys=[str(private)],
+                    known_hosts=known_hosts, agent_path=None, preferred_auth="publickey",
+                ) as conn,
+                conn.start_sftp_client() as sftp,
+            ):  # fmt: skip
+                for offset in range(RPU_SENDING_DAYS - 1, -1, -1):
+                    day = today - timedelta(days=offset)
+                    generated = write_rolling_file(region, establishment, day, Path(scratch))
+                    await sftp.put(str(generated.path), f"depot/{generated.path.name}")
+                    pushed.append((establishment.finess, generated.path.name))
+                    print(f"rpu: {establishment.finess} pushed {generated.path.name} "
+                          f"({generated.records} RPU) over SFTP", file=sys.stderr)  # fmt: skip
+    return pushed
