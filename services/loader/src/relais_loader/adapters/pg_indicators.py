@@ -1,7 +1,8 @@
 """Writes one transformed file into PostgreSQL in one transaction.
 
 In the same transaction: the rows (COPY into a staging table, then one upsert per table that touches only the
-columns the file's source owns), the EJ aggregates of the ETs the rows touched (pg_aggregates),
+columns the file's source owns), the EJ aggregates of the ETs the rows touched (pg_aggregates), the medico-social
+tables derived from the DIAMANT medico-social source tables for the ETs the rows touched (pg_medico_social),
 `date_mise_a_jour_fichier_source`, and the `loaded_file` ledger row (with the reference year N the file was
 transformed with). Loads of one source are serialised by an advisory lock, so "is a newer file already loaded?"
 cannot race.
@@ -18,6 +19,7 @@ import asyncpg
 
 from relais_contracts.rows import Mode, Row, TableRow
 from relais_loader.adapters.pg_aggregates import TouchedEtablissements, refresh_aggregates
+from relais_loader.adapters.pg_medico_social import TouchedMedicoSocial, refresh_medico_social
 
 Converter = Callable[[Any], Any]
 LoadOutcome = Literal["loaded", "already_loaded", "superseded"]
@@ -165,9 +167,10 @@ async def load_file(
     if newest is not None and extraction_date is not None and extraction_date < newest:
         outcome, written = "superseded", 0  # an older extract arriving late never overwrites newer data
     else:
-        touched = TouchedEtablissements()
-        outcome, written = "loaded", await upsert_rows(conn, touched.watch(rows))
+        touched, medico_social = TouchedEtablissements(), TouchedMedicoSocial()
+        outcome, written = "loaded", await upsert_rows(conn, medico_social.watch(touched.watch(rows)))
         await refresh_aggregates(conn, touched)
+        await refresh_medico_social(conn, medico_social)
         if extraction_date is not None:
             await conn.execute(
                 """INSERT INTO date_mise_a_jour_fichier_source (fichier, derniere_mise_a_jour) VALUES ($1, $2)
