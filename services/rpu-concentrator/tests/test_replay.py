@@ -48,14 +48,14 @@ class FakeReplayStore:
 
     held: dict[str, set[date]] = field(default_factory=dict)
     delivered_exports: set[str] = field(default_factory=set)
-    requests: dict[int, ReplayRequest] = field(default_factory=dict)
+    stored: dict[int, ReplayRequest] = field(default_factory=dict)
     audits: dict[int, list[AuditEntry]] = field(default_factory=dict)
 
     async def held_days(self, finess: str, first_day: date, last_day: date) -> set[date]:
         return {d for d in self.held.get(finess, set()) if first_day <= d <= last_day}
 
     async def find(self, period: Period) -> ReplayRequest | None:
-        return next((r for r in self.requests.values() if r.period == period), None)
+        return next((r for r in self.stored.values() if r.period == period), None)
 
     async def create(self, period: Period, assessment: Assessment, by: str) -> tuple[ReplayRequest, bool]:
         existing = await self.find(period)
@@ -63,20 +63,20 @@ class FakeReplayStore:
             return existing, False
         state = initial_state(assessment)
         request = ReplayRequest(
-            len(self.requests) + 1, period, assessment.needed, assessment.reason, assessment.missing_days,
+            len(self.stored) + 1, period, assessment.needed, assessment.reason, assessment.missing_days,
             state, by, NOW, closed_at=NOW if state is ReplayState.CLOSED else None,
         )  # fmt: skip
-        self.requests[request.request_id] = request
+        self.stored[request.request_id] = request
         self.audits[request.request_id] = [AuditEntry(NOW, by, "requested", assessment.reason)]
         if state is ReplayState.CLOSED:
             self.audits[request.request_id].append(AuditEntry(NOW, SYSTEM_ACTOR, "closed", assessment.reason))
         return request, True
 
     async def get(self, request_id: int) -> ReplayRequest | None:
-        return self.requests.get(request_id)
+        return self.stored.get(request_id)
 
-    async def list(self, *, open_only: bool = False) -> list[ReplayRequest]:
-        found = sorted(self.requests.values(), key=lambda r: -r.request_id)
+    async def requests(self, *, open_only: bool = False) -> list[ReplayRequest]:
+        found = sorted(self.stored.values(), key=lambda r: -r.request_id)
         return [r for r in found if not open_only or r.state is not ReplayState.CLOSED]
 
     async def audit(self, request_id: int) -> list[AuditEntry]:
@@ -85,10 +85,10 @@ class FakeReplayStore:
     async def move(
         self, request: ReplayRequest, to: ReplayState, actor: str, detail: str, export_id: str | None = None
     ) -> ReplayRequest | None:
-        if self.requests[request.request_id].state is not request.state:
+        if self.stored[request.request_id].state is not request.state:
             return None
         after = advanced(request, to, NOW, export_id)
-        self.requests[request.request_id] = after
+        self.stored[request.request_id] = after
         self.audits[request.request_id].append(AuditEntry(NOW, actor, to.value, detail))
         return after
 
@@ -272,7 +272,7 @@ async def test_asking_twice_returns_the_same_request_and_writes_nothing(subject:
     assert created and not created_again
     assert again == first and again.requested_by == "ars.martin"
     assert actions(await subject.store.audit(first.request_id)) == [("ars.martin", "requested")]
-    assert len([r for r in await replays.list() if r.period.finess == finess]) == 1
+    assert len([r for r in await replays.requests() if r.period.finess == finess]) == 1
 
 
 async def test_a_replay_not_needed_is_answered_and_closed_at_once(subject: Subject) -> None:

@@ -132,7 +132,7 @@ class PostgresReplayStore:
         )
         return None if row is None else _request(row)
 
-    async def list(self, *, open_only: bool = False) -> list[ReplayRequest]:
+    async def requests(self, *, open_only: bool = False) -> list[ReplayRequest]:
         where = "WHERE state <> 'closed'" if open_only else ""
         rows = await self._db.fetch(
             f"SELECT {_COLUMNS} FROM rpu_replay_request {where} ORDER BY request_id DESC"

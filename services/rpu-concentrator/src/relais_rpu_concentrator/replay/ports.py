@@ -33,7 +33,7 @@ class ReplayStore(Protocol):
 
     async def get(self, request_id: int) -> ReplayRequest | None: ...
 
-    async def list(self, *, open_only: bool = False) -> list[ReplayRequest]:
+    async def requests(self, *, open_only: bool = False) -> list[ReplayRequest]:
         """Most recent first; open = not closed."""
         ...
 

@@ -58,15 +58,15 @@ class Replays:
             return None
         return request, await self._store.audit(request_id)
 
-    async def list(self, *, open_only: bool = False) -> list[ReplayRequest]:
+    async def requests(self, *, open_only: bool = False) -> list[ReplayRequest]:
         await self.progress()
-        return await self._store.list(open_only=open_only)
+        return await self._store.requests(open_only=open_only)
 
     async def progress(self) -> list[ReplayRequest]:
         """Move open requests forward where the facts allow: REQUESTED → DATA_RECEIVED once every day of the
         period is held; SENT → CLOSED once the export carrying it is delivered. Returns the requests moved."""
         moved: list[ReplayRequest] = []
-        for request in await self._store.list(open_only=True):
+        for request in await self._store.requests(open_only=True):
             p = request.period
             if request.state is ReplayState.REQUESTED:
                 held = await self._store.held_days(p.finess, p.first_day, p.last_day)
@@ -83,7 +83,7 @@ class Replays:
 
     async def pending_periods(self) -> list[ReplayRequest]:
         await self.progress()
-        return [r for r in await self._store.list(open_only=True) if r.state is ReplayState.DATA_RECEIVED]
+        return [r for r in await self._store.requests(open_only=True) if r.state is ReplayState.DATA_RECEIVED]
 
     async def mark_sent(self, export_id: str, request_ids: Sequence[int]) -> None:
         for request_id in request_ids:
