@@ -51,3 +51,45 @@ def test_atih_file_carries_no_identifying_item() -> None:
     assert patients[0].findtext("CODE_GEO") == "67050" and patients[0].findtext("AGE") == "73"
     assert patients[1].findtext("CODE_GEO") == "99999" and patients[1].find("AGE").text is None
     assert b"S\xe9lestat" not in out.getvalue() and b"1950" not in out.getvalue()
+
+
+def test_fast_rendering_equals_the_item_by_item_anonymisation() -> None:
+    from relais_rpu.atih import _atih_items, render_atih
+    from relais_rpu.write import render_patient
+
+    escaped = Passage(entree=ENTREE, motif="douleur <abdo> & fièvre", cp="67600", naissance=date(2000, 1, 1))
+    for passage in (PASSAGE, escaped, Passage(entree=ENTREE, da=("I10", "E119"), actes=("DEQP003",))):
+        record = anonymise(passage, geo_code)
+        slow = render_patient(_atih_items(record, False))
+        assert render_atih(passage, record.code_geo, record.age) == slow
+
+
+def test_pmsi_geo_codes_table_and_fallbacks() -> None:
+    from relais_rpu.geo import PmsiGeoCodes
+
+    codes = PmsiGeoCodes()
+    assert len(codes) > 9000
+    assert codes("67600") == "67600" and len(codes("67160")) == 5
+    assert codes("67999") == "67999"  # town unknown, département known
+    assert codes("67001") == "67999"  # a French shape not in the table: the département's fallback
+    assert codes("20167") == "2A999" and codes("20290") != "2A999"
+    assert codes("97419") == "97499"
+    assert codes("99134") == "99134"  # abroad: 99 + INSEE country code, kept
+    assert codes("99999") == codes(None) == codes("") == codes("6700") == codes("ABCDE") == "99999"
+    assert all(len(codes(cp)) == 5 for cp in ("75013", "93200", "68100", "2A004"))
+    custom = PmsiGeoCodes({"67600": "67601"})
+    assert custom("67600") == "67601" and custom("67000") == "67999"
+
+
+def test_batch_writer_writes_the_same_file_as_write_atih() -> None:
+    from relais_rpu import AtihWriter
+
+    passages = [PASSAGE, Passage(entree=ENTREE, naissance=None), PASSAGE]
+    whole = io.BytesIO()
+    write_atih(whole, HEADER, passages, geo_code)
+    batched = io.BytesIO()
+    writer = AtihWriter(batched, HEADER, geo_code)
+    writer.write(passages[:2])
+    writer.write(passages[2:])
+    assert writer.close() == 3
+    assert batched.getvalue() == whole.getvalue()

@@ -1,7 +1,7 @@
 """RPU (Résumé de Passage aux Urgences) in the OSCOUR envelope: model, streaming parser and writer, FEDORU quality,
 ATIH anonymised export and a deterministic synthetic generator."""
 
-from relais_rpu.atih import AtihPassage, GeoCodeLookup, anonymise, write_atih
+from relais_rpu.atih import AtihPassage, AtihWriter, GeoCodeLookup, anonymise, render_atih, write_atih
 from relais_rpu.cim10 import is_cim10_shape, normalise_cim10
 from relais_rpu.completeness import (
     COMPLETENESS_TARGET,
@@ -9,6 +9,7 @@ from relais_rpu.completeness import (
     ItemCompleteness,
     covered_days,
 )
+from relais_rpu.geo import PmsiGeoCodes
 from relais_rpu.model import (
     PASSAGE_ITEMS,
     ParsedRecord,
@@ -27,12 +28,14 @@ __all__ = [
     "COMPLETENESS_TARGET",
     "PASSAGE_ITEMS",
     "AtihPassage",
+    "AtihWriter",
     "CompletenessAccumulator",
     "GeoCodeLookup",
     "ItemCompleteness",
     "OscourLayout",
     "ParsedRecord",
     "Passage",
+    "PmsiGeoCodes",
     "RejectedRecord",
     "RpuFile",
     "RpuFormatError",
@@ -45,6 +48,7 @@ __all__ = [
     "is_cim10_shape",
     "normalise_cim10",
     "open_rpu",
+    "render_atih",
     "render_passage",
     "write_atih",
     "write_oscour",
