@@ -176,7 +176,6 @@ class Block:
     """Rows of one file for one table: which rows, which FINESS must be known, key and values of a row."""
 
     table: str
-    key: tuple[str, ...]
     values: Callable[[dict[str, str]], dict[str, Any]]
     level: str = "ET"  # the referential table the row's FINESS must be in
     finess: str = "Finess"
@@ -216,22 +215,20 @@ class Source:
 
 
 SOURCES: dict[DiamantSource, Source] = {
-    S.MEN_PMSI_ANNUEL: Source(
-        "Année", ANNUAL, (Block("activite_sanitaire", ("annee", ET), mapped(PMSI_ANNUEL)),)
-    ),
-    S.ANN_RPU: Source("Année", ANNUAL, (Block("activite_sanitaire", ("annee", ET), mapped(RPU)),)),
+    S.MEN_PMSI_ANNUEL: Source("Année", ANNUAL, (Block("activite_sanitaire", mapped(PMSI_ANNUEL)),)),
+    S.ANN_RPU: Source("Année", ANNUAL, (Block("activite_sanitaire", mapped(RPU)),)),
     S.ANN_SAE: Source(
         "Année",
         ANNUAL,
         (
-            Block("activite_sanitaire", ("annee", ET), mapped(SAE_ACTIVITE)),
-            Block("capacite_autorisation_sanitaire", ("annee", ET), mapped(SAE_CAPACITES, integer)),
+            Block("activite_sanitaire", mapped(SAE_ACTIVITE)),
+            Block("capacite_autorisation_sanitaire", mapped(SAE_CAPACITES, integer)),
         ),
     ),
     S.MEN_PMSI_MENCUMU: Source(
         "Année",
         MONTHLY,
-        (Block("activite_sanitaire_mensuel", ("annee", "mois", ET), mapped(MENCUMU)),),
+        (Block("activite_sanitaire_mensuel", mapped(MENCUMU)),),
         "Mois",
     ),
     S.QUO_SAN_FINANCE: Source(
@@ -240,21 +237,18 @@ SOURCES: dict[DiamantSource, Source] = {
         (
             Block(
                 "budget_et_finances_sanitaire",
-                ("annee", ET),
                 mapped(QUO_BUDGET_ET),
                 finess="Finess ET",
                 takes=et_row,
             ),
             Block(
                 "ressources_humaines_sanitaire",
-                ("annee", ET),
                 mapped(QUO_RH),
                 finess="Finess ET",
                 takes=et_row,
             ),
             Block(
                 "budget_et_finances_entite_juridique",
-                ("annee", EJ),
                 mapped(QUO_BUDGET_EJ),
                 level="EJ",
                 finess="Finess EJ",
@@ -262,7 +256,6 @@ SOURCES: dict[DiamantSource, Source] = {
             ),
             Block(
                 "ressources_humaines_entite_juridique",
-                ("annee", EJ),
                 mapped(QUO_RH),
                 level="EJ",
                 finess="Finess EJ",
@@ -276,7 +269,6 @@ SOURCES: dict[DiamantSource, Source] = {
         (
             Block(
                 "allocations",
-                HAPI_KEY,
                 hapi_values,
                 level="EJ",
                 finess="Finess EJ",
