@@ -30,6 +30,7 @@ from relais_rpu_concentrator.intake.server import intake_server
 from relais_rpu_concentrator.integration.use_case import RpuIntegration
 from relais_rpu_concentrator.outbound.jobs import add_outbound_jobs
 from relais_rpu_concentrator.outbound.tracing import trace_parent_of
+from relais_rpu_concentrator.replay.wiring import ReplayApiSettings, replay_api
 from relais_rpu_concentrator.settings import ConcentratorSettings
 
 
@@ -49,6 +50,7 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
         return intake_server(settings.intake, PostgresAccounts(db.pool), reception)
 
     service.add_resource(intake)
+    service.add_resource(lambda: replay_api(ReplayApiSettings(), db))  # the ARS replay API, when enabled
     integration_events = KafkaIntegrationEvents(broker, kafka)
     receipts = FileSystemReceipts(settings.intake.root)
 

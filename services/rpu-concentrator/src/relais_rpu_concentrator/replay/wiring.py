@@ -8,6 +8,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from relais_platform.runtime import DatabaseHandle
 from relais_rpu_concentrator.replay.settings import ReplayApiSettings
 
+__all__ = ["ReplayApiSettings", "replay_api"]
+
 
 def replay_api(settings: ReplayApiSettings, db: DatabaseHandle) -> AbstractAsyncContextManager[None]:
     """Called in the lifespan after the database resource (the pool is open by then); nothing when disabled."""
