@@ -5,6 +5,8 @@ relais rpu account add --ars NAME --key PATH [--password] a read-only ARS accoun
 relais rpu account list
 relais rpu account disable NAME
 relais rpu stats --month 2026-09 [--daily]                 files and RPU per establishment for the month
+relais rpu export atih --month 2026-09 [--revision 2]      the ATIH monthly export (cumulative, anonymised), now
+relais rpu export ars --day 2026-11-25                     the ARS daily extract (CSV, Parquet, statistics), now
 
 Accounts are written, and statistics read, through the concentrator's own modules, at DATABASE_URL.
 """
@@ -144,3 +146,71 @@ def stats(
         return render_month(result) + (("\n" + render_daily(result)) if daily else "")
 
     typer.echo(asyncio.run(run()), nl=False)
+
+
+export_app = typer.Typer(
+    help="Run an onward export now, through the same delivery ledger as the service (never sent twice).",
+    no_args_is_help=True,
+)
+rpu_app.add_typer(export_app, name="export")
+
+
+def _report(report: object) -> None:
+    delivered = getattr(report, "delivered", [])
+    failed: dict[str, str] = getattr(report, "failed", {})
+    for name in delivered:
+        typer.echo(f"delivered {name}")
+    for name, error in failed.items():
+        typer.echo(f"NOT delivered {name}: {error}", err=True)
+    if not delivered and not failed:
+        typer.echo("nothing to send: already planned and delivered")
+    if failed:
+        raise typer.Exit(1)
+
+
+@export_app.command("atih")
+def export_atih(
+    month: Annotated[str, typer.Option("--month", help="Month M, YYYY-MM: sends 1 January → end of M.")],
+    revision: Annotated[
+        int, typer.Option("--revision", min=1, help="2, 3…: a new export of the month after corrections.")
+    ] = 1,
+) -> None:
+    """The ATIH monthly export (anonymised, cumulative), to RELAIS_RPU_ATIH_* (counts per FINESS in the manifest)."""
+    from relais_platform.blobstore import FileSystemBlobStore
+    from relais_platform.settings import StorageSettings
+    from relais_rpu_concentrator.outbound import on_demand
+    from relais_rpu_concentrator.outbound.settings import AtihDeliverySettings
+    from relais_rpu_concentrator.stats.model import parse_month
+
+    try:
+        first = parse_month(month)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    blobs = FileSystemBlobStore(StorageSettings().blobs)
+    report = asyncio.run(
+        on_demand.export_atih(DatabaseSettings().database_url, blobs, AtihDeliverySettings(), first, revision)
+    )
+    _report(report)
+
+
+@export_app.command("ars")
+def export_ars(
+    day: Annotated[str, typer.Option("--day", help="Day D, YYYY-MM-DD: the extract of 1 January → D−1.")],
+) -> None:
+    """The ARS daily export (CSV, Parquet, transmission statistics), to RELAIS_RPU_ARS_*."""
+    from datetime import date
+
+    from relais_platform.blobstore import FileSystemBlobStore
+    from relais_platform.settings import StorageSettings
+    from relais_rpu_concentrator.outbound import on_demand
+    from relais_rpu_concentrator.outbound.settings import ArsDeliverySettings
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    blobs = FileSystemBlobStore(StorageSettings().blobs)
+    report = asyncio.run(
+        on_demand.export_ars(DatabaseSettings().database_url, blobs, ArsDeliverySettings(), when)
+    )
+    _report(report)

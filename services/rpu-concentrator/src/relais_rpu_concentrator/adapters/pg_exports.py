@@ -1,6 +1,6 @@
 """What the onward exports read from the regional database (migrations 0021, 0023).
 
-- `PostgresExportSource` (port `ExportSource`): establishments whose files were integrated in a window, and an
+- `PostgresExportSource` (ports `ExportSource`, `RegionalPassages`): establishments whose files were integrated in a window, and an
   establishment's current passages for some days, streamed through a server-side cursor (bounded memory).
 - `PostgresDailyCounts` (port `DailyCounts`): per establishment, files received per local day, passages per day
   (rpu_day, "sent and empty" counts 0) and its last file, for the absence check.
@@ -74,10 +74,27 @@ class PostgresExportSource:
         ]
 
     async def passages(self, finess: str, first_day: date, last_day: date) -> AsyncIterator[Passage]:
-        async with self._pool().acquire() as conn, conn.transaction(readonly=True):
-            cursor = conn.cursor(PASSAGE_SELECT, finess, first_day, last_day, prefetch=self._prefetch)
-            async for row in cursor:
-                yield passage_of(row)
+        async for batch in self.batches(finess, first_day, last_day):
+            for passage in batch:
+                yield passage
+
+    async def establishments(self, first_day: date, last_day: date) -> list[str]:
+        rows = await self._pool().fetch(
+            "SELECT DISTINCT finess FROM rpu_day WHERE day >= $1 AND day <= $2 ORDER BY finess",
+            first_day,
+            last_day,
+        )
+        return [r["finess"] for r in rows]
+
+    async def batches(self, finess: str, first_day: date, last_day: date) -> AsyncIterator[list[Passage]]:
+        """`prefetch` rows per fetch from a server-side cursor, in one read-only transaction (one snapshot)."""
+        async with (
+            self._pool().acquire() as conn,
+            conn.transaction(readonly=True, isolation="repeatable_read"),
+        ):
+            cursor = await conn.cursor(PASSAGE_SELECT, finess, first_day, last_day)
+            while rows := await cursor.fetch(self._prefetch):
+                yield [passage_of(row) for row in rows]
 
 
 _FILES_PER_DAY = f"""

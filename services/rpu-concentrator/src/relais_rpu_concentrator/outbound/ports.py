@@ -127,3 +127,15 @@ class Notifier(Protocol):
     async def notify(self, alert: AbsenceAlert) -> None:
         """Deliver the alert or raise."""
         ...
+
+
+class RegionalPassages(Protocol):
+    """The whole regional database by day range, for the cumulative ATIH export."""
+
+    async def establishments(self, first_day: date, last_day: date) -> list[str]:
+        """FINESS holding passages (or days sent empty) in those days, sorted."""
+        ...
+
+    def batches(self, finess: str, first_day: date, last_day: date) -> AsyncIterator[Sequence[Passage]]:
+        """The establishment's current passages of those days in bounded batches (day order)."""
+        ...
