@@ -130,7 +130,8 @@ async def test_an_interrupted_download_resumes_where_it_stopped(inbox, tmp_path:
     server, remote, folder = inbox
     payload = os.urandom(3 * (1 << 20) + 123)
     (folder / "ANN_RPU_2026_11_16.CSV.gpg").write_bytes(payload)
-    partial = tmp_path / "partial" / "ANN_RPU_2026_11_16.CSV.gpg.part"
+    mtime = int((folder / "ANN_RPU_2026_11_16.CSV.gpg").stat().st_mtime)
+    partial = tmp_path / "partial" / f"ANN_RPU_2026_11_16.CSV.gpg.{len(payload)}-{mtime}.part"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(payload[: 1 << 20])  # what a previous, killed download had written
     recorder = Recorder()
@@ -141,6 +142,29 @@ async def test_an_interrupted_download_resumes_where_it_stopped(inbox, tmp_path:
     assert report.fetched == ["ANN_RPU_2026_11_16.CSV.gpg"]
     assert recorder.fetched()[0].blob.sha256 == hashlib.sha256(payload).hexdigest()
     assert not partial.exists()
+
+
+async def test_a_partial_download_of_a_since_replaced_file_is_not_resumed(inbox, tmp_path: Path) -> None:
+    server, remote, folder = inbox
+    previous, current = os.urandom(2 * (1 << 20)), os.urandom(3 * (1 << 20) + 7)
+    (folder / "ANN_RPU_2026_11_16.CSV.gpg").write_bytes(current)
+    # What killed downloads of the previous version (other size and date) had written, in both partial namings.
+    partials = tmp_path / "partial"
+    partials.mkdir()
+    stale = partials / f"ANN_RPU_2026_11_16.CSV.gpg.{len(previous)}-1600000000.part"
+    stale.write_bytes(previous[: 1 << 20])
+    legacy = partials / "ANN_RPU_2026_11_16.CSV.gpg.part"
+    legacy.write_bytes(previous[:1000])
+    other_file = partials / "ANN_RPU_2026_11_16.CSV.1000-1600000000.part"  # another name: left alone
+    other_file.write_bytes(b"x")
+    recorder = Recorder()
+    fetch = make_fetch(server, remote, tmp_path, MemoryLedger(), recorder)
+
+    report = await fetch.poll()
+
+    assert report.fetched == ["ANN_RPU_2026_11_16.CSV.gpg"]
+    assert recorder.fetched()[0].blob.sha256 == hashlib.sha256(current).hexdigest()
+    assert not stale.exists() and not legacy.exists() and other_file.exists()
 
 
 async def test_an_unpinned_host_key_is_refused(inbox, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ two re-publishes it on the next poll (downstream stages are idempotent on `file_
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -103,6 +104,19 @@ class InboxFetch:
                 log.error("download failed", extra={"file": remote.name, "error": str(error)})
         return report
 
+    def _partial(self, remote: RemoteFile) -> Path:
+        """Where a download of this version of the file (name, size, mtime) accumulates. A partial left by another
+        version (the file was replaced on the server after a download was interrupted) is discarded, never resumed:
+        its bytes spliced with the new version's would make a corrupt file that the ledger then records as seen."""
+        partial = self._partial_dir / f"{remote.name}.{remote.size}-{remote.mtime}.part"
+        # `<name>.part` is what versions before this rule left: of an unknown version, so discarded too.
+        same_name = re.compile(re.escape(remote.name) + r"(\.\d+-\d+)?\.part")
+        if self._partial_dir.is_dir():
+            for other in self._partial_dir.iterdir():
+                if other != partial and same_name.fullmatch(other.name):
+                    other.unlink(missing_ok=True)
+        return partial
+
     async def _fetch_one(self, remote: RemoteFile, source: str, extraction_date: date) -> bool:
         # Each file starts its own trace: the trace follows the file through every service.
         with self._tracer.start_as_current_span(
@@ -110,7 +124,7 @@ class InboxFetch:
             context=otel_context.Context(),
             attributes={"relais.file_name": remote.name},
         ) as span:
-            partial = self._partial_dir / f"{remote.name}.part"
+            partial = self._partial(remote)
             await self._source.download(remote, partial)
             ref = self._blobs.put_file(partial)
             partial.unlink()
