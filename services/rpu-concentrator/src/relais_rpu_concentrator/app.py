@@ -81,6 +81,8 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
         outbound,
         export_source=PostgresExportSource(lambda: db.pool) if outbound.spf.enabled else None,
         daily_counts=PostgresDailyCounts(lambda: db.pool) if outbound.alert.enabled else None,
+        regional_passages=PostgresExportSource(lambda: db.pool) if outbound.atih.enabled else None,
+        ars_export=outbound.ars.enabled,
     )
 
     app: FastStream = service.app()

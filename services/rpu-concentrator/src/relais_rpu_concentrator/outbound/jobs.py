@@ -17,14 +17,17 @@ import asyncpg
 from opentelemetry.trace import Tracer
 
 from relais_platform.blobstore import BlobStore
+from relais_rpu.geo import PmsiGeoCodes
 from relais_rpu_concentrator.outbound.adapters.pg_alerts import PostgresAlertLedger
 from relais_rpu_concentrator.outbound.adapters.pg_deliveries import PostgresDeliveryLedger
 from relais_rpu_concentrator.outbound.adapters.pg_establishments import PostgresActiveEstablishments
 from relais_rpu_concentrator.outbound.alerting import AbsenceCheck
+from relais_rpu_concentrator.outbound.ars_export import ArsDailyExport
+from relais_rpu_concentrator.outbound.atih_export import AtihMonthlyExport
 from relais_rpu_concentrator.outbound.delivery import ExportDelivery
-from relais_rpu_concentrator.outbound.ports import DailyCounts, ExportSource
+from relais_rpu_concentrator.outbound.ports import DailyCounts, ExportSource, RegionalPassages
 from relais_rpu_concentrator.outbound.schedule import run_daily
-from relais_rpu_concentrator.outbound.settings import OutboundSettings
+from relais_rpu_concentrator.outbound.settings import OutboundSettings, SpfDeliverySettings
 from relais_rpu_concentrator.outbound.spf_export import SpfDailyExport
 from relais_rpu_concentrator.outbound.wiring import alert_notifiers, spf_destination
 
@@ -54,9 +57,46 @@ def add_outbound_jobs(
     *,
     export_source: ExportSource | None = None,
     daily_counts: DailyCounts | None = None,
+    regional_passages: RegionalPassages | None = None,
+    ars_export: bool = False,
 ) -> None:
+    """`regional_passages` starts the monthly ATIH job, `ars_export` the daily ARS job (both read PostgreSQL)."""
     spf = settings.spf
     alert = settings.alert
+
+    async def delivery_to(target: SpfDeliverySettings) -> tuple[ExportDelivery, PostgresDeliveryLedger, str]:
+        destination = spf_destination(target)
+        ledger = PostgresDeliveryLedger(db.pool)
+        delivery = ExportDelivery(
+            ledger=ledger,
+            blobs=service.blobs,
+            destinations={destination.name: destination},
+            tracer=service.tracer,
+            retry=target.retry,
+        )
+        await delivery.resume(destination.name)  # what a killed predecessor left planned or sending
+        return delivery, ledger, destination.name
+
+    async def atih_export() -> None:
+        atih = settings.atih
+        delivery, ledger, name = await delivery_to(atih)
+        assert regional_passages is not None
+        monthly = AtihMonthlyExport(
+            source=regional_passages, blobs=service.blobs, delivery=delivery, ledger=ledger, destination=name,
+            tracer=service.tracer, geo_code=PmsiGeoCodes(),
+        )  # fmt: skip
+        await run_daily(
+            atih.at, ZoneInfo(atih.timezone), lambda day: monthly.run_monthly(day, atih.day_of_month)
+        )
+
+    async def ars_daily() -> None:
+        ars = settings.ars
+        delivery, ledger, name = await delivery_to(ars)
+        daily = ArsDailyExport(
+            pool=lambda: db.pool, blobs=service.blobs, delivery=delivery, ledger=ledger, destination=name,
+            tracer=service.tracer,
+        )  # fmt: skip
+        await run_daily(ars.at, ZoneInfo(ars.timezone), daily.run)
 
     async def spf_export() -> None:
         destination = spf_destination(spf)
@@ -94,3 +134,7 @@ def add_outbound_jobs(
         service.add_background(spf_export)
     if daily_counts is not None:
         service.add_background(absence_check)
+    if regional_passages is not None:
+        service.add_background(atih_export)
+    if ars_export:
+        service.add_background(ars_daily)
