@@ -7,6 +7,9 @@ relais rpu account disable NAME
 relais rpu stats --month 2026-09 [--daily]                 files and RPU per establishment for the month
 relais rpu export atih --month 2026-09 [--revision 2]      the ATIH monthly export (cumulative, anonymised), now
 relais rpu export ars --day 2026-11-25                     the ARS daily extract (CSV, Parquet, statistics), now
+relais rpu replay request --finess F --from D --to D --by NAME   ask a replay (reprise); says if it is needed
+relais rpu replay list [--open] | show ID                  replay requests, one with its audit trail
+relais rpu transition [--as-of D] [--days 7]               consecutive correct days, may it switch concentrator
 
 Accounts are written, and statistics read, through the concentrator's own modules, at DATABASE_URL.
 """
@@ -214,3 +217,137 @@ def export_ars(
         on_demand.export_ars(DatabaseSettings().database_url, blobs, ArsDeliverySettings(), when)
     )
     _report(report)
+
+
+replay_app = typer.Typer(
+    help="Replays (reprises) asked by the ARS: a FINESS × period retransmitted to Santé publique France.",
+    no_args_is_help=True,
+)
+rpu_app.add_typer(replay_app, name="replay")
+
+if TYPE_CHECKING:
+    from relais_rpu_concentrator.replay.model import ReplayRequest
+    from relais_rpu_concentrator.replay.replays import Replays
+
+
+def _with_replays(work: Callable[[Replays], Awaitable[T]]) -> T:
+    import asyncpg
+
+    from relais_rpu_concentrator.adapters.pg_replay import postgres_replays
+
+    async def run() -> T:
+        conn = await asyncpg.connect(DatabaseSettings().database_url)
+        try:
+            return await work(postgres_replays(conn))
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _replay_line(r: ReplayRequest) -> str:
+    p = r.period
+    return (
+        f"{r.request_id:>6} {p.finess:<10} {p.first_day:%d/%m/%Y} {p.last_day:%d/%m/%Y} "
+        f"{'oui' if r.needed else 'non':<6} {r.state.value:<14} {r.export_id or '':<16} "
+        f"{r.requested_by} {r.requested_at:%Y-%m-%d %H:%M}"
+    )
+
+
+_REPLAY_HEADER = (
+    f"{'id':>6} {'FINESS':<10} {'du':<10} {'au':<10} {'utile':<6} {'état':<14} {'export':<16} demandé par"
+)
+
+
+@replay_app.command("request")
+def replay_request(
+    finess: Annotated[str, typer.Option("--finess", help="FINESS géographique of the establishment.")],
+    first: Annotated[str, typer.Option("--from", help="First day of the period, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Last day of the period (included), YYYY-MM-DD.")],
+    by: Annotated[str, typer.Option("--by", help="Who asks (recorded in the audit trail).")],
+) -> None:
+    """Request the replay of a FINESS × period; says whether it is needed. Asking again changes nothing."""
+    from datetime import date
+
+    from relais_rpu_concentrator.replay.model import InvalidReplayRequest
+
+    try:
+        first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    try:
+        request, created = _with_replays(lambda r: r.request(finess, first_day, last_day, by))
+    except InvalidReplayRequest as error:
+        typer.echo(f"erreur : {error}", err=True)
+        raise typer.Exit(1) from None
+    verb = "enregistrée" if created else "déjà enregistrée (inchangée)"
+    typer.echo(f"demande {request.request_id} {verb} — état {request.state.value}")
+    typer.echo(request.reason)
+
+
+@replay_app.command("list")
+def replay_list(
+    open_only: Annotated[bool, typer.Option("--open", help="Only requests not closed yet.")] = False,
+) -> None:
+    """Every replay request, most recent first."""
+    requests = _with_replays(lambda r: r.requests(open_only=open_only))
+    if not requests:
+        typer.echo("aucune demande de reprise")
+        return
+    typer.echo(_REPLAY_HEADER)
+    for request in requests:
+        typer.echo(_replay_line(request))
+
+
+@replay_app.command("show")
+def replay_show(request_id: int) -> None:
+    """One request, its assessment and its audit trail (who, what, when)."""
+    found = _with_replays(lambda r: r.get(request_id))
+    if found is None:
+        typer.echo(f"erreur : demande {request_id} inconnue", err=True)
+        raise typer.Exit(1)
+    request, trail = found
+    typer.echo(_REPLAY_HEADER)
+    typer.echo(_replay_line(request))
+    typer.echo(f"\n{request.reason}")
+    if request.missing_days:
+        typer.echo(f"jours manquants à la demande : {len(request.missing_days)}")
+    typer.echo("\njournal :")
+    for entry in trail:
+        typer.echo(f"  {entry.at:%Y-%m-%d %H:%M:%S} {entry.actor:<20} {entry.action:<14} {entry.detail}")
+
+
+@rpu_app.command("transition")
+def transition(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Last day counted, YYYY-MM-DD (default: yesterday).")
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="Correct days needed to switch.")] = 7,
+) -> None:
+    """Change of concentrator: per establishment, its consecutive days of correct operation and whether it may
+    switch (a day is correct when an integrated file covered it and its count is not suspicious)."""
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import asyncpg
+
+    from relais_rpu_concentrator.adapters.pg_transition import transition_statuses
+    from relais_rpu_concentrator.transition.model import render_transition
+
+    try:
+        last = (
+            date.fromisoformat(as_of)
+            if as_of
+            else datetime.now(ZoneInfo("Europe/Paris")).date() - timedelta(days=1)
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+    async def run() -> str:
+        conn = await asyncpg.connect(DatabaseSettings().database_url)
+        try:
+            return render_transition(await transition_statuses(conn, last, required_days=days))
+        finally:
+            await conn.close()
+
+    typer.echo(asyncio.run(run()), nl=False)

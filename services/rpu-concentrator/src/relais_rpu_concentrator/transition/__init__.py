@@ -1,0 +1,1 @@
+"""Changing concentrator (spec §5): per establishment, its consecutive days of correct operation here."""
