@@ -301,3 +301,36 @@ async def test_a_stale_move_writes_nothing(subject: Subject) -> None:
     ]
     stale = replace(moved, state=ReplayState.REQUESTED)
     assert await subject.store.move(stale, ReplayState.DATA_RECEIVED, SYSTEM_ACTOR, "three") is None
+
+
+# --- what the daily export carries --------------------------------------------------------------------------------
+
+
+def test_a_pending_replay_joins_the_export_alone_or_widens_its_establishment() -> None:
+    from relais_rpu_concentrator.outbound.ports import ChangedEstablishment
+    from relais_rpu_concentrator.replay.export import with_replays
+
+    quiet, busy, other = sorted(a_finess() for _ in range(3))
+
+    def pending(finess: str, first: date, last: date) -> ReplayRequest:
+        return ReplayRequest(
+            1, Period(finess, first, last), True, "", (), ReplayState.DATA_RECEIVED, "ars.martin", NOW
+        )
+
+    changed = [
+        ChangedEstablishment(busy, date(2026, 11, 17), date(2026, 11, 23), ("00-trace-01",)),
+        ChangedEstablishment(other, date(2026, 11, 17), date(2026, 11, 23)),
+    ]
+    carried = with_replays(
+        changed,
+        [
+            pending(quiet, date(2026, 9, 1), date(2026, 9, 30)),
+            pending(busy, date(2026, 10, 1), date(2026, 10, 31)),
+        ],
+    )
+    assert carried == [
+        ChangedEstablishment(quiet, date(2026, 9, 1), date(2026, 9, 30)),
+        ChangedEstablishment(busy, date(2026, 10, 1), date(2026, 11, 23), ("00-trace-01",)),
+        ChangedEstablishment(other, date(2026, 11, 17), date(2026, 11, 23)),
+    ]
+    assert with_replays(changed, []) == sorted(changed, key=lambda c: c.finess)
