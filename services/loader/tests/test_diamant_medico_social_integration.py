@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from relais_contracts.rows import read_rows, write_rows
+from relais_diamant import medico_social
 from relais_diamant.definitions import definition, labels
 from relais_diamant.definitions_medico_social import SOURCE_TABLES
 from relais_diamant.rules import Referential
@@ -123,6 +124,42 @@ async def snapshot(conn: asyncpg.Connection, xmin: bool = False) -> dict[str, li
 async def empty(conn: asyncpg.Connection) -> None:
     tables = ", ".join((*SOURCE_TABLES, *DERIVED, "loaded_file", "date_mise_a_jour_fichier_source"))
     await conn.execute(f"TRUNCATE {tables}")
+
+
+async def derived_in_python(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """The derived tables as the reference model (relais_diamant.medico_social) computes them from the source tables:
+    the loader's SQL must give the same."""
+    sources: dict[str, medico_social.EtablissementSources] = {}
+
+    def of(et: str) -> medico_social.EtablissementSources:
+        return sources.setdefault(et, medico_social.EtablissementSources(et))
+
+    for r in await conn.fetch("SELECT * FROM diamant_ms_tdp_et"):
+        of(r[ET]).tdp[r["annee"]] = dict(r)
+    for r in await conn.fetch("SELECT * FROM diamant_ca_ej_et"):
+        of(r[ET]).ca[r["annee"]] = dict(r)
+    for r in await conn.fetch("SELECT * FROM diamant_errd_ej_et"):
+        of(r[ET]).errd[r["annee"]].append(dict(r))
+    for r in await conn.fetch(
+        f"""SELECT p.annee, p.{ET}, p.id_depot, e.taux_de_caf, e.taux_de_vetuste_construction, e.fonds_de_roulement
+            FROM diamant_per_errd_eprd p JOIN diamant_errd_ej e ON e.id_depot = p.id_depot AND e.annee = p.annee"""
+    ):
+        of(r[ET]).rates[r["annee"]].append(dict(r))
+    out: dict[str, list[tuple[Any, ...]]] = {table: [] for table in DERIVED}
+    for found in sources.values():
+        for table, rows in medico_social.derive(found).items():
+            columns = (*medico_social.KEYS[table], *medico_social.COLUMNS[table])
+            out[table] += [tuple(row[c] for c in columns) for row in rows]
+    return {table: sorted(rows, key=lambda row: tuple(str(v) for v in row)) for table, rows in out.items()}
+
+
+async def derived_in_sql(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    for table in DERIVED:
+        columns = ", ".join((*medico_social.KEYS[table], *medico_social.COLUMNS[table]))
+        rows = [tuple(r) for r in await conn.fetch(f"SELECT {columns} FROM {table}")]
+        out[table] = sorted(rows, key=lambda row: tuple(str(v) for v in row))
+    return out
 
 
 async def non_null(conn: asyncpg.Connection, table: str) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -425,6 +462,8 @@ async def test_synthetic_extracts_in_two_orders_give_the_same_tables(infra: Infr
                     )
                 snapshots.append(await snapshot(connection))
             assert snapshots[0] == snapshots[1]
+            # The loader's SQL and the reference model agree, row for row.
+            assert await derived_in_sql(connection) == await derived_in_python(connection)
             derived = snapshots[0]
             assert len(derived["activite_medico_social"]) >= 100
             cadres = {row[2] for row in derived["budget_et_finances_medico_social"]}

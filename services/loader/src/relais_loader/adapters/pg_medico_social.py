@@ -4,29 +4,29 @@ file that changed them.
 Why this shape. Five files feed four tables, and one (ET, year) of budget_et_finances_medico_social may need three of
 them (ANN_ERRD_EJ_ET, ANN_PER_ERRD_EPRD → ANN_ERRD_EJ) or a fourth (ANN_CA_EJ_ET). The files arrive in any order
 and any may be re-sent later, so no file can compute a derived row alone: each file writes its own source table
-(diamant_*, plain upserts by pg_indicators), then this hook recomputes every derived row of the ETs it touched from
+(diamant_*, plain upserts by pg_indicators), then this hook recomputes the derived rows of the ETs it touched from
 what the source tables now hold. The result is a function of the source tables only, hence the same whatever the
 arrival order; replaying a file changes no source row and so no derived row.
 
-The rules themselves are pure Python (relais_diamant.medico_social), tested without a database; this module only
-reads source rows, calls them and writes what changed. The unit recomputed is the ET (every year of it): the CPOM
-rule spans years, and an ET has at most a handful of rows per source. ETs are handled in chunks, so a national file
-(~40,000 ETs) never holds more than one chunk's rows in memory.
+The rules are written twice on purpose: as pure Python in relais_diamant.medico_social (the readable model, unit
+tested rule by rule) and here as set-based SQL, because a national file touches ~40,000 ETs and a row-by-row
+derivation in Python (fetch, derive, write back) took several times longer than one statement per table. The
+integration test checks that both give the same tables on synthetic extracts.
 
-Which ETs a file touches: the ET of each row of diamant_ms_tdp_et, diamant_errd_ej_et, diamant_ca_ej_et and
-diamant_per_errd_eprd; for diamant_errd_ej (keyed by deposit, an EJ's), the ETs ANN_PER_ERRD_EPRD maps its deposits
-to. A deposit's rates reach an ET through the mapping on `Id Dépôt`; when a deposit id appears under several years
-in ANN_ERRD_EJ (not expected), the row of the mapping's year is taken, else the newest.
+Which rows are recomputed: every year of the ETs a file touched (the CPOM rule spans years), and only the derived
+tables its source feeds (ANN_MS_TDP_ET: activity, human resources, CPOM; ANN_ERRD_EJ_ET and ANN_CA_EJ_ET: activity,
+budget, human resources; ANN_ERRD_EJ and ANN_PER_ERRD_EPRD: budget). An ANN_ERRD_EJ deposit (an EJ's) reaches its
+ETs through ANN_PER_ERRD_EPRD on `Id Dépôt`; should a deposit id appear under several years in ANN_ERRD_EJ (not
+expected), the row of the mapping's year is taken, else the newest.
 
-Writes: each derived table gets its chunk's rows through a staging table; rows whose values are unchanged are not
-rewritten, rows of the chunk's ETs that are no longer derived are deleted. SQL is composed from constant column
-lists (identifiers only); values travel as bind parameters or COPY.
+Each refresh is one statement per table, in the style of pg_aggregates: rows whose values are unchanged are not
+rewritten, rows of the touched ETs that are no longer derived are deleted. SQL is composed once, at import, from
+constant column lists (identifiers only); the touched ETs travel by COPY into a temporary table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 import asyncpg
 
@@ -39,112 +39,212 @@ from relais_diamant.definitions_medico_social import (
     PER_ERRD_TABLE,
     TDP_TABLE,
 )
-from relais_diamant.medico_social import ET, EtablissementSources
 
-CHUNK = 2_000
-_ET_TABLES = frozenset({TDP_TABLE, ERRD_ET_TABLE, CA_TABLE, PER_ERRD_TABLE})
+ET = rules.ET
+TOUCHED = "medico_social_touched"
+_KEY = ("annee", ET)
+
+# Which derived tables each source table feeds.
+_FEEDS: dict[str, tuple[str, ...]] = {
+    TDP_TABLE: (rules.ACTIVITE, rules.RESSOURCES_HUMAINES, rules.CPOM),
+    ERRD_ET_TABLE: (rules.ACTIVITE, rules.BUDGET, rules.RESSOURCES_HUMAINES),
+    CA_TABLE: (rules.ACTIVITE, rules.BUDGET, rules.RESSOURCES_HUMAINES),
+    PER_ERRD_TABLE: (rules.BUDGET,),
+    ERRD_EJ_TABLE: (rules.BUDGET,),
+}
 
 
 class TouchedMedicoSocial:
-    """Watches a file's rows on their way to the database: the ETs and ERRD deposits they concern."""
+    """Watches a file's rows on their way to the database: which ETs (and ERRD deposits) they concern, and so which
+    derived tables need recomputing for them."""
 
     def __init__(self) -> None:
         self.etablissements: set[str] = set()
         self.depots: set[int] = set()
+        self.tables: set[str] = set()
 
     def watch(self, rows: Iterable[TableRow]) -> Iterator[TableRow]:
         for item in rows:
             table = item[0]
-            if table in _ET_TABLES:
-                self.etablissements.add(item[1][ET])
-            elif table == ERRD_EJ_TABLE:
-                self.depots.add(int(item[1]["id_depot"]))
+            feeds = _FEEDS.get(table)
+            if feeds is not None:
+                self.tables.update(feeds)
+                if table == ERRD_EJ_TABLE:
+                    self.depots.add(int(item[1]["id_depot"]))
+                else:
+                    self.etablissements.add(item[1][ET])
             yield item
 
     def __bool__(self) -> bool:
         return bool(self.etablissements or self.depots)
 
 
-_RATES_SQL = f"""
-SELECT DISTINCT ON (p.annee, p.{ET}, p.id_depot)
-       p.annee, p.{ET}, p.id_depot, {", ".join(f"e.{c}" for c in rules.ERRD_RATES)}
-FROM {PER_ERRD_TABLE} p JOIN {ERRD_EJ_TABLE} e ON e.id_depot = p.id_depot
-WHERE p.{ET} = ANY($1::varchar[])
-ORDER BY p.annee, p.{ET}, p.id_depot, (e.annee = p.annee) DESC, e.annee DESC
-"""
+# --- SQL building blocks (identifiers only) ----------------------------------------------------------------------------
+def _ko(status: str) -> str:
+    """`rules.is_ko`: only an explicit KO (case and spaces aside); null is not KO."""
+    return f"coalesce(upper(btrim({status})) = 'KO', false)"
 
 
-async def _sources(conn: asyncpg.Connection, ets: Sequence[str]) -> list[EtablissementSources]:
-    found = {et: EtablissementSources(et) for et in ets}
-    for row in await conn.fetch(f"SELECT * FROM {TDP_TABLE} WHERE {ET} = ANY($1::varchar[])", ets):
-        found[row[ET]].tdp[row["annee"]] = dict(row)
-    for row in await conn.fetch(f"SELECT * FROM {CA_TABLE} WHERE {ET} = ANY($1::varchar[])", ets):
-        found[row[ET]].ca[row["annee"]] = dict(row)
-    for row in await conn.fetch(f"SELECT * FROM {ERRD_ET_TABLE} WHERE {ET} = ANY($1::varchar[])", ets):
-        found[row[ET]].errd[row["annee"]].append(dict(row))
-    for row in await conn.fetch(_RATES_SQL, ets):
-        found[row[ET]].rates[row["annee"]].append(dict(row))
-    return list(found.values())
+def _by_deposit(column: str, alias: str | None = None) -> str:
+    """`rules.by_deposit`: the value of the highest deposit that has one."""
+    return (
+        f"(array_agg({column} ORDER BY id_depot DESC) FILTER (WHERE {column} IS NOT NULL))[1]"
+        f" AS {alias or column}"
+    )
 
 
-def _write_sql(table: str) -> tuple[str, str, str, tuple[str, ...]]:
-    """(staging DDL, upsert, delete of what is no longer derived, column order) for one derived table."""
+_ERRD_COLUMNS = (
+    *rules.OCCUPATION_ERRD_ONLY,
+    *(c for c in rules.OCCUPATION_MERGED if c != "taux_occupation_global"),
+    *rules.ERRD_BUDGET,
+    "nombre_etp_realises",
+)
+_TOUCHED_ETS = f"SELECT {ET} FROM {TOUCHED}"
+
+# One (ET, year) of ERRD: its deposits merged, taux_occupation_global derived per deposit first.
+_ERRD = f"""errd AS (
+    SELECT annee, {ET}, {", ".join(_by_deposit(c) for c in (*_ERRD_COLUMNS, "taux_occupation_global"))}
+    FROM (
+        SELECT e.*, CASE
+            WHEN e.taux_occupation_global_errd IS NOT NULL AND NOT {_ko("e.etat_taux_occupation_global_errd")}
+                THEN e.taux_occupation_global_errd
+            WHEN NOT {_ko("e.etat_taux_occupation_global_autres_esms")} THEN e.taux_occupation_global_autres_esms
+        END AS taux_occupation_global
+        FROM {ERRD_ET_TABLE} e WHERE e.{ET} IN ({_TOUCHED_ETS})
+    ) deposits
+    GROUP BY annee, {ET}
+)"""
+_CA = f"""ca AS (
+    SELECT c.*, CASE WHEN NOT {_ko("c.etat_taux_occupation_global_ca")} THEN c.taux_occupation_global_ca END
+        AS taux_occupation_global
+    FROM {CA_TABLE} c WHERE c.{ET} IN ({_TOUCHED_ETS})
+)"""
+_TDP = f"tdp AS (SELECT * FROM {TDP_TABLE} WHERE {ET} IN ({_TOUCHED_ETS}))"
+_RATES = f"""rates AS (
+    SELECT annee, {ET}, {", ".join(_by_deposit(c) for c in rules.ERRD_RATES)}
+    FROM (
+        SELECT DISTINCT ON (p.annee, p.{ET}, p.id_depot) p.annee, p.{ET}, p.id_depot,
+               {", ".join(f"e.{c}" for c in rules.ERRD_RATES)}
+        FROM {PER_ERRD_TABLE} p JOIN {ERRD_EJ_TABLE} e ON e.id_depot = p.id_depot
+        WHERE p.{ET} IN ({_TOUCHED_ETS})
+        ORDER BY p.annee, p.{ET}, p.id_depot, (e.annee = p.annee) DESC, e.annee DESC
+    ) deposits
+    GROUP BY annee, {ET}
+)"""
+
+
+def _keys(*sources: str) -> str:
+    union = " UNION ".join(f"SELECT annee, {ET} FROM {s}" for s in sources)
+    return f"keys AS ({union})"
+
+
+def _join(*sources: str) -> str:
+    return " ".join(f"LEFT JOIN {s} USING (annee, {ET})" for s in sources)
+
+
+_ACTIVITE = f"""
+WITH {_TDP}, {_ERRD}, {_CA}, {_keys("tdp", "errd", "ca")}
+SELECT k.annee, k.{ET},
+    {", ".join(f"errd.{c}" for c in rules.OCCUPATION_ERRD_ONLY)},
+    {", ".join(f"coalesce(ca.{c}, errd.{c}) AS {c}" for c in rules.OCCUPATION_MERGED)},
+    ca.taux_occupation_seances,
+    coalesce(tdp.taux_realisation_activite_esms, tdp.taux_realisation_activite_camsp_cmpp)
+        AS taux_realisation_activite,
+    {", ".join(f"tdp.{c}" for c in rules.ACTIVITE_TDP)}
+FROM keys k {_join("tdp", "errd", "ca")}"""
+
+_BUDGET = f"""
+WITH {_ERRD}, {_CA}, {_RATES}, {_keys("errd", "ca", "rates")}
+SELECT k.annee, k.{ET},
+    CASE WHEN errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL THEN 'ERRD'
+         WHEN ca.resultat_net_comptable_ca_ph IS NOT NULL THEN 'CA_PH' ELSE 'CA_PA' END::cadre_budgetaire
+        AS cadre_budgetaire,
+    CASE WHEN errd.{ET} IS NOT NULL OR rates.{
+    ET
+} IS NOT NULL THEN errd.contribution_frais_de_siege_groupement END
+        AS contribution_frais_de_siege_groupement,
+    {
+    ", ".join(
+        f"CASE WHEN errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL THEN errd.{c} ELSE ca.{c} END AS {c}"
+        for c in rules.GROUPES
+    )
+},
+    CASE WHEN errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL THEN errd.resultat_net_comptable
+         ELSE coalesce(ca.resultat_net_comptable_ca_ph, ca.resultat_net_comptable_ca_pa) END
+        AS resultat_net_comptable,
+    {
+    ", ".join(
+        f"CASE WHEN errd.{ET} IS NULL AND rates.{ET} IS NULL THEN ca.{c} END AS {c}"
+        for c in ("charges", "produits")
+    )
+},
+    {
+    ", ".join(
+        f"CASE WHEN errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL THEN rates.{c} ELSE ca.{c} END AS {c}"
+        for c in ("taux_de_caf", "taux_de_vetuste_construction")
+    )
+},
+    rates.fonds_de_roulement
+FROM keys k {_join("errd", "ca", "rates")}"""
+
+_RESSOURCES_HUMAINES = f"""
+WITH {_TDP}, {_ERRD}, {_CA}, {_keys("tdp", "errd", "ca")}
+SELECT k.annee, k.{ET}, {", ".join(f"tdp.{c}" for c in rules.RH_TDP)},
+    coalesce(errd.nombre_etp_realises, ca.nombre_etp_realises) AS nombre_etp_realises
+FROM keys k {_join("tdp", "errd", "ca")}"""
+
+_CPOM = f"""
+SELECT DISTINCT ON ({ET}) {ET}, date_d_entree_en_vigueur
+FROM {TDP_TABLE}
+WHERE {ET} IN ({_TOUCHED_ETS}) AND date_d_entree_en_vigueur IS NOT NULL
+ORDER BY {ET}, annee DESC"""
+
+_COMPUTE = {
+    rules.ACTIVITE: _ACTIVITE,
+    rules.BUDGET: _BUDGET,
+    rules.RESSOURCES_HUMAINES: _RESSOURCES_HUMAINES,
+    rules.CPOM: _CPOM,
+}
+
+
+def _refresh_sql(table: str) -> str:
+    """Upsert what changed and delete what is no longer derived, for the touched ETs: one statement."""
     key, values = rules.KEYS[table], rules.COLUMNS[table]
-    columns = (*key, *values)
-    staging = f"medico_social_staging_{table}"
-    listed = ", ".join(columns)
-    create = f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" (LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DROP'
-    old = ", ".join(f"t.{c}" for c in values)
+    listed = ", ".join((*key, *values))
+    matched = " AND ".join(f"c.{k} = t.{k}" for k in key)
+    old = ", ".join(f"{table}.{c}" for c in values)
     new = ", ".join(f"EXCLUDED.{c}" for c in values)
-    upsert = f"""
-INSERT INTO {table} AS t ({listed}) SELECT {listed} FROM "{staging}"
+    return f"""
+WITH computed AS MATERIALIZED ({_COMPUTE[table]}
+), removed AS (
+    DELETE FROM {table} t WHERE t.{ET} IN ({_TOUCHED_ETS})
+      AND NOT EXISTS (SELECT 1 FROM computed c WHERE {matched})
+)
+INSERT INTO {table} ({listed}) SELECT {listed} FROM computed
 ON CONFLICT ({", ".join(key)}) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in values)}
 WHERE ({old}) IS DISTINCT FROM ({new})"""
-    matched = " AND ".join(f"s.{k} = t.{k}" for k in key)
-    delete = f"""
-DELETE FROM {table} t WHERE t.{ET} = ANY($1::varchar[])
-  AND NOT EXISTS (SELECT 1 FROM "{staging}" s WHERE {matched})"""
-    return create, upsert, delete, columns
 
 
-_WRITES = {table: _write_sql(table) for table in rules.COLUMNS}
+REFRESH_SQL = {table: _refresh_sql(table) for table in rules.COLUMNS}
 
 
-async def _write(
-    conn: asyncpg.Connection, table: str, ets: Sequence[str], rows: list[dict[str, Any]]
-) -> None:
-    create, upsert, delete, columns = _WRITES[table]
-    staging = f"medico_social_staging_{table}"
-    await conn.execute(create)
-    await conn.execute(f'TRUNCATE "{staging}"')
-    if rows:
-        records = [tuple(row[c] for c in columns) for row in rows]
-        await conn.copy_records_to_table(staging, records=records, columns=list(columns))
-    await conn.execute(upsert)
-    await conn.execute(delete, ets)
-
-
-async def refresh_medico_social(conn: asyncpg.Connection, touched: TouchedMedicoSocial) -> int:
-    """Recompute the derived medico-social rows of the ETs a file touched; returns how many ETs. Call inside the
-    file's transaction, after its rows are written."""
+async def refresh_medico_social(conn: asyncpg.Connection, touched: TouchedMedicoSocial) -> dict[str, str]:
+    """Recompute the derived medico-social rows of the ETs a file touched; returns each refreshed table's command
+    status. Call inside the file's transaction, after its rows are written."""
     if not touched:
-        return 0
-    ets = set(touched.etablissements)
+        return {}
+    await conn.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} ({ET} varchar(9) PRIMARY KEY) ON COMMIT DROP"
+    )
+    await conn.execute(f"TRUNCATE {TOUCHED}")
+    await conn.copy_records_to_table(TOUCHED, records=[(et,) for et in sorted(touched.etablissements)])
     if touched.depots:
-        ets.update(
-            r[ET]
-            for r in await conn.fetch(
-                f"SELECT DISTINCT {ET} FROM {PER_ERRD_TABLE} WHERE id_depot = ANY($1::bigint[])",
-                sorted(touched.depots),
-            )
+        await conn.execute(
+            f"""INSERT INTO {TOUCHED} SELECT DISTINCT {ET} FROM {PER_ERRD_TABLE}
+                WHERE id_depot = ANY($1::bigint[]) ON CONFLICT DO NOTHING""",
+            sorted(touched.depots),
         )
-    ordered = sorted(ets)
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
-        derived: dict[str, list[dict[str, Any]]] = {table: [] for table in rules.COLUMNS}
-        for sources in await _sources(conn, chunk):
-            for table, rows in rules.derive(sources).items():
-                derived[table].extend(rows)
-        for table, rows in derived.items():
-            await _write(conn, table, chunk, rows)
-    return len(ordered)
+    await conn.execute(f"ANALYZE {TOUCHED}")
+    return {
+        table: await conn.execute(REFRESH_SQL[table]) for table in rules.COLUMNS if table in touched.tables
+    }
