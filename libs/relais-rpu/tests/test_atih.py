@@ -93,3 +93,16 @@ def test_batch_writer_writes_the_same_file_as_write_atih() -> None:
     writer.write(passages[2:])
     assert writer.close() == 3
     assert batched.getvalue() == whole.getvalue()
+
+
+def test_text_fields_render_the_same_patient_as_the_passage() -> None:
+    from relais_rpu.atih import atih_text_fields, render_atih, render_atih_text
+    from relais_rpu.quality import age_at_entry
+
+    escaped = Passage(entree=ENTREE, motif="douleur <abdo> & fièvre", cp="67600", naissance=date(2000, 1, 1))
+    late = Passage(entree=ENTREE.replace(second=30), sortie=ENTREE + timedelta(hours=2), da=("I10", "E119"))
+    for passage in (PASSAGE, escaped, late, Passage(entree=ENTREE, actes=("DEQP003",))):
+        fields = atih_text_fields(passage)
+        assert render_atih_text(fields, geo_code(passage.cp)) == render_atih(
+            passage, geo_code(passage.cp), age_at_entry(passage)
+        )

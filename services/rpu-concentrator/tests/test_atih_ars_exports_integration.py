@@ -212,3 +212,32 @@ async def test_ars_daily_extract_is_the_same_in_csv_and_parquet_with_transmissio
     assert int(by_month["2026-08"]["rpu"]) == held[8] and int(by_month["2026-08"]["days_transmitted"]) == 31
     assert {m for m in by_month} >= {"2026-08", "2026-09"}
     assert (await export.run(day)).delivered == []
+
+
+async def test_atih_text_rows_from_postgres_equal_the_python_rendering_of_the_stored_passages(
+    world: World, unique: str
+) -> None:
+    from datetime import datetime
+
+    from relais_rpu.atih import atih_text_fields
+    from relais_rpu_concentrator.adapters.pg_exports import PASSAGE_SELECT, passage_of
+
+    finess = await world.integrate(
+        int(unique, 16) % 1_000_003 + 5, Sent(1, date(2026, 3, 1), date(2026, 3, 3), at(date(2026, 3, 4)))
+    )
+    # Text that needs both COPY's and XML's escaping, seconds, and a birth date after ENTREE (bad data kept).
+    await world.pool.execute(
+        """INSERT INTO rpu_passage (finess, day, file_id, record_number, entree, sortie, motif, naissance, da)
+           VALUES ($1, '2026-03-02', $2, 999, $3, $4, $5, '2026-03-09', '{I10,E119}')""",
+        finess, "e" * 64, datetime(2026, 3, 2, 10, 5, 7), datetime(2026, 3, 2, 12, 0),
+        "chute\tà la maison & <escalier> \\ dos\nsuite",
+    )  # fmt: skip
+    await world.pool.execute(  # rpu_day's count follows, as the integration keeps it
+        "UPDATE rpu_day SET passages = passages + 1 WHERE finess = $1 AND day = '2026-03-02'", finess
+    )
+    source = PostgresExportSource(lambda: world.pool)
+    streamed: list[list[str]] = []
+    await source.atih_rows(finess, date(2026, 1, 1), date(2026, 3, 31), streamed.extend)
+    rows = await world.pool.fetch(PASSAGE_SELECT, finess, date(2026, 1, 1), date(2026, 3, 31))
+    assert len(streamed) == len(rows) > 10
+    assert streamed == [atih_text_fields(passage_of(r)) for r in rows]

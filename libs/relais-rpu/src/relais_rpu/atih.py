@@ -26,6 +26,7 @@ from relais_rpu.write import (
     _list,
     _needs_escape,
     element,
+    escape,
     prolog,
     render_header,
     render_items,
@@ -111,11 +112,25 @@ class AtihWriter:
         self._geo = geo_code
         self._layout = layout
         self.count = 0
+        self.per_month: dict[str, int] = {}  # "MM" → passages written by write_text
         self._write(prolog(layout) + "<OSCOUR>\n" + render_header(header) + "<PASSAGES>\n")
 
     def write(self, passages: Iterable[Passage]) -> int:
         geo, seconds = self._geo, self._layout.seconds
         block = [render_atih(p, geo(p.cp), age_at_entry(p), seconds=seconds) for p in passages]
+        self._write("".join(block))
+        self.count += len(block)
+        return len(block)
+
+    def write_text(self, rows: Iterable[list[str]]) -> int:
+        """Rows of ATIH_TEXT_FIELDS (the fast path); counts them per ENTREE month in `per_month` too."""
+        geo, per_month, render = self._geo, self.per_month, render_atih_text
+        block: list[str] = []
+        append = block.append
+        for fields in rows:
+            append(render(fields, geo(fields[1] or None)))
+            month = fields[0][3:5]
+            per_month[month] = per_month.get(month, 0) + 1
         self._write("".join(block))
         self.count += len(block)
         return len(block)
@@ -128,3 +143,60 @@ class AtihWriter:
         if self._layout.crlf:
             text = text.replace("\n", "\r\n")
         self._out.write(text.encode(self._layout.encoding, "xmlcharrefreplace"))
+
+
+# The fast path of the monthly export: the database hands each passage over as text fields, in this order, already
+# in the RPU's text forms (dates `dd/MM/yyyy HH:mm[:ss]`, AGE in completed years at entry, DA and ACTE codes joined
+# by LIST_SEPARATOR), '' when absent, XML-escaped. CP is there for the geographic code only and never written.
+ATIH_TEXT_FIELDS: tuple[str, ...] = (
+    "ENTREE", "CP", "AGE", "SEXE", "MODE_ENTREE", "PROVENANCE", "TRANSPORT", "TRANSPORT_PEC", "MOTIF", "GRAVITE",
+    "DP", "DA", "ACTE", "SORTIE", "MODE_SORTIE", "DESTINATION", "ORIENT",
+)  # fmt: skip
+LIST_SEPARATOR = "\x1f"
+
+
+def _codes(wrapper: str, tag: str, joined: str) -> str:
+    if not joined:
+        return f"<{wrapper}/>"
+    inner = "".join([f"<{tag}>{code}</{tag}>" for code in joined.split(LIST_SEPARATOR)])
+    return f"<{wrapper}>{inner}</{wrapper}>"
+
+
+def render_atih_text(fields: list[str], code_geo: str) -> str:
+    """The anonymised PATIENT element from ATIH_TEXT_FIELDS: the same bytes as `render_atih` of the passage."""
+    (entree, _cp, age, sexe, mode_entree, provenance, transport, transport_pec, motif, gravite, dp, da, actes,
+     sortie, mode_sortie, destination, orient) = fields  # fmt: skip
+    return (
+        f"<PATIENT>\n  <CODE_GEO>{code_geo}</CODE_GEO>"
+        f"\n  {f'<AGE>{age}</AGE>' if age else '<AGE/>'}"
+        f"\n  {f'<SEXE>{sexe}</SEXE>' if sexe else '<SEXE/>'}"
+        f"\n  <ENTREE>{entree}</ENTREE>"
+        f"\n  {f'<MODE_ENTREE>{mode_entree}</MODE_ENTREE>' if mode_entree else '<MODE_ENTREE/>'}"
+        f"\n  {f'<PROVENANCE>{provenance}</PROVENANCE>' if provenance else '<PROVENANCE/>'}"
+        f"\n  {f'<TRANSPORT>{transport}</TRANSPORT>' if transport else '<TRANSPORT/>'}"
+        f"\n  {f'<TRANSPORT_PEC>{transport_pec}</TRANSPORT_PEC>' if transport_pec else '<TRANSPORT_PEC/>'}"
+        f"\n  {f'<MOTIF>{motif}</MOTIF>' if motif else '<MOTIF/>'}"
+        f"\n  {f'<GRAVITE>{gravite}</GRAVITE>' if gravite else '<GRAVITE/>'}"
+        f"\n  {f'<DP>{dp}</DP>' if dp else '<DP/>'}"
+        f"\n  {_codes('LISTE_DA', 'DA', da) if da else '<LISTE_DA/>'}"
+        f"\n  {_codes('LISTE_ACTES', 'ACTE', actes) if actes else '<LISTE_ACTES/>'}"
+        f"\n  {f'<SORTIE>{sortie}</SORTIE>' if sortie else '<SORTIE/>'}"
+        f"\n  {f'<MODE_SORTIE>{mode_sortie}</MODE_SORTIE>' if mode_sortie else '<MODE_SORTIE/>'}"
+        f"\n  {f'<DESTINATION>{destination}</DESTINATION>' if destination else '<DESTINATION/>'}"
+        f"\n  {f'<ORIENT>{orient}</ORIENT>' if orient else '<ORIENT/>'}"
+        "\n</PATIENT>\n"
+    )
+
+
+def atih_text_fields(passage: Passage, *, seconds: bool = False) -> list[str]:
+    """ATIH_TEXT_FIELDS of a passage, as the database hands them over (for tests and non-database sources)."""
+    p = passage
+    age = age_at_entry(p)
+    values = [
+        format_datetime(p.entree, seconds=seconds), p.cp or "", "" if age is None else str(age), p.sexe or "",
+        p.mode_entree or "", p.provenance or "", p.transport or "", p.transport_pec or "", p.motif or "",
+        p.gravite or "", p.dp or "", LIST_SEPARATOR.join(p.da), LIST_SEPARATOR.join(p.actes),
+        format_datetime(p.sortie, seconds=seconds) if p.sortie else "", p.mode_sortie or "", p.destination or "",
+        p.orient or "",
+    ]  # fmt: skip
+    return [escape(v) for v in values]

@@ -14,7 +14,6 @@ like every export (planned once, each file sent once, manifest last):
 from __future__ import annotations
 
 import calendar
-from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
@@ -103,21 +102,18 @@ class AtihMonthlyExport:
 
     async def _write(
         self, finess: str, month: date, first: date, last: date
-    ) -> tuple[ExportFile, Counter[int]]:
+    ) -> tuple[ExportFile, dict[str, int]]:
         header = RpuHeader(finess, "0", self._now().replace(microsecond=0, tzinfo=None), first, last)
-        per_month: Counter[int] = Counter()
         with self._blobs.writer(ATIH_MEDIA_TYPE) as (out, refs):
             writer = AtihWriter(out, header, self._geo)
-            async for batch in self._source.batches(finess, first, last):
-                writer.write(batch)
-                per_month.update(p.entree.month for p in batch)
+            await self._source.atih_rows(finess, first, last, writer.write_text)
             count = writer.close()
-        return ExportFile(file_name(finess, month), refs[0], {finess: count}), per_month
+        return ExportFile(file_name(finess, month), refs[0], {finess: count}), writer.per_month
 
-    def _counts_file(self, ident: str, counts: dict[str, Counter[int]]) -> ExportFile:
+    def _counts_file(self, ident: str, counts: dict[str, dict[str, int]]) -> ExportFile:
         lines = ["finess;month;rpu"]
         for finess, per_month in sorted(counts.items()):
-            lines += [f"{finess};{m:02d};{n}" for m, n in sorted(per_month.items())]
+            lines += [f"{finess};{m};{n}" for m, n in sorted(per_month.items())]
             lines.append(f"{finess};TOTAL;{sum(per_month.values())}")
         ref = self._blobs.put_bytes(("\n".join(lines) + "\n").encode("utf-8"), COUNTS_MEDIA_TYPE)
         return ExportFile(f"{ident}.counts.csv", ref)

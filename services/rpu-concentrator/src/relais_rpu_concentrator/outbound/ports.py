@@ -6,7 +6,7 @@ concentrator); everything else has an adapter in `adapters/` and an in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -136,6 +136,9 @@ class RegionalPassages(Protocol):
         """FINESS holding passages (or days sent empty) in those days, sorted."""
         ...
 
-    def batches(self, finess: str, first_day: date, last_day: date) -> AsyncIterator[Sequence[Passage]]:
-        """The establishment's current passages of those days in bounded batches (day order)."""
+    async def atih_rows(
+        self, finess: str, first_day: date, last_day: date, consume: Callable[[list[list[str]]], object]
+    ) -> None:
+        """The establishment's current passages of those days (day order) as `relais_rpu.atih.ATIH_TEXT_FIELDS`
+        rows, handed to `consume` a bounded batch at a time."""
         ...
