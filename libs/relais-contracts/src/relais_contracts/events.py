@@ -149,3 +149,21 @@ class RpuFileRejected(Event):
     file_id: str
     reason: str
     blob: BlobRef
+
+
+class RpuAbsenceAlerted(Event):
+    """An active establishment sent no file on `day`, or too few passages (mean − 3 SD): the same-day alert to the
+    ARS, published once per (FINESS, day) whatever the number of checks; keyed by FINESS. `message` is the French
+    text the ARS receives by mail; the event is in the trace of the establishment's last file when it is known."""
+
+    schema_version: Literal[1] = 1
+    finess: str
+    day: date
+    reason: Literal["absence", "volume"]
+    message: str
+    establishment_name: str | None = None
+    last_file: str | None = None
+    last_file_received_at: datetime | None = None
+    missing_days: list[date] = Field(default_factory=list)
+    day_count: int | None = None  # "volume": passages of the day counted, and the threshold it fell below
+    threshold: float | None = None

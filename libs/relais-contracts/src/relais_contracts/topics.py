@@ -14,6 +14,7 @@ class Topic(StrEnum):
     RPU_FILE_RECEIVED = "rpu.file.received.v1"
     RPU_FILE_INTEGRATED = "rpu.file.integrated.v1"
     RPU_FILE_REJECTED = "rpu.file.rejected.v1"
+    RPU_ABSENCE_ALERTED = "rpu.absence.alerted.v1"
 
     @property
     def dead_letter(self) -> str:

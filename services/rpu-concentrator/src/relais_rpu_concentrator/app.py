@@ -28,6 +28,7 @@ from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
 from relais_rpu_concentrator.intake.reception import FileReception
 from relais_rpu_concentrator.intake.server import intake_server
 from relais_rpu_concentrator.integration.use_case import RpuIntegration
+from relais_rpu_concentrator.outbound.adapters.kafka_alerts import KafkaAlertEvents
 from relais_rpu_concentrator.outbound.jobs import add_outbound_jobs
 from relais_rpu_concentrator.outbound.tracing import trace_parent_of
 from relais_rpu_concentrator.replay.wiring import ReplayApiSettings, replay_api
@@ -83,6 +84,7 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
         daily_counts=PostgresDailyCounts(lambda: db.pool) if outbound.alert.enabled else None,
         regional_passages=PostgresExportSource(lambda: db.pool) if outbound.atih.enabled else None,
         ars_export=outbound.ars.enabled,
+        alert_events=KafkaAlertEvents(broker, kafka),
     )
 
     app: FastStream = service.app()

@@ -25,7 +25,7 @@ from relais_rpu_concentrator.outbound.alerting import AbsenceCheck
 from relais_rpu_concentrator.outbound.ars_export import ArsDailyExport
 from relais_rpu_concentrator.outbound.atih_export import AtihMonthlyExport
 from relais_rpu_concentrator.outbound.delivery import ExportDelivery
-from relais_rpu_concentrator.outbound.ports import DailyCounts, ExportSource, RegionalPassages
+from relais_rpu_concentrator.outbound.ports import DailyCounts, ExportSource, Notifier, RegionalPassages
 from relais_rpu_concentrator.outbound.schedule import run_daily
 from relais_rpu_concentrator.outbound.settings import OutboundSettings, SpfDeliverySettings
 from relais_rpu_concentrator.outbound.spf_export import SpfDailyExport
@@ -59,8 +59,10 @@ def add_outbound_jobs(
     daily_counts: DailyCounts | None = None,
     regional_passages: RegionalPassages | None = None,
     ars_export: bool = False,
+    alert_events: Notifier | None = None,
 ) -> None:
-    """`regional_passages` starts the monthly ATIH job, `ars_export` the daily ARS job (both read PostgreSQL)."""
+    """`regional_passages` starts the monthly ATIH job, `ars_export` the daily ARS job (both read PostgreSQL);
+    `alert_events` is one more alert channel (the Kafka event), beside the configured mail and webhook."""
     spf = settings.spf
     alert = settings.alert
 
@@ -124,7 +126,7 @@ def add_outbound_jobs(
             establishments=PostgresActiveEstablishments(db.pool),
             counts=daily_counts,
             ledger=PostgresAlertLedger(db.pool),
-            notifiers=alert_notifiers(alert),
+            notifiers=[*alert_notifiers(alert), *([alert_events] if alert_events is not None else [])],
             tracer=service.tracer,
             rule=alert.rule,
         )
