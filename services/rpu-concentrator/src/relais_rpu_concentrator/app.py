@@ -25,6 +25,7 @@ from relais_rpu_concentrator.adapters.pg_exports import (
     record_trace_parent,
 )
 from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
+from relais_rpu_concentrator.adapters.pg_replay import postgres_replays
 from relais_rpu_concentrator.intake.reception import FileReception
 from relais_rpu_concentrator.intake.server import intake_server
 from relais_rpu_concentrator.integration.use_case import RpuIntegration
@@ -85,6 +86,7 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
         regional_passages=PostgresExportSource(lambda: db.pool) if outbound.atih.enabled else None,
         ars_export=outbound.ars.enabled,
         alert_events=KafkaAlertEvents(broker, kafka),
+        replays=postgres_replays,
     )
 
     app: FastStream = service.app()

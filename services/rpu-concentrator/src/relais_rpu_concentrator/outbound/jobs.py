@@ -30,6 +30,7 @@ from relais_rpu_concentrator.outbound.schedule import run_daily
 from relais_rpu_concentrator.outbound.settings import OutboundSettings, SpfDeliverySettings
 from relais_rpu_concentrator.outbound.spf_export import SpfDailyExport
 from relais_rpu_concentrator.outbound.wiring import alert_notifiers, spf_destination
+from relais_rpu_concentrator.replay.ports import ReplayLedger
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,11 @@ def add_outbound_jobs(
     regional_passages: RegionalPassages | None = None,
     ars_export: bool = False,
     alert_events: Notifier | None = None,
+    replays: Callable[[asyncpg.Pool], ReplayLedger] | None = None,
 ) -> None:
     """`regional_passages` starts the monthly ATIH job, `ars_export` the daily ARS job (both read PostgreSQL);
-    `alert_events` is one more alert channel (the Kafka event), beside the configured mail and webhook."""
+    `alert_events` is one more alert channel (the Kafka event), beside the configured mail and webhook;
+    `replays` (given the open pool) lets each daily SPF export carry the replay requests whose data is in."""
     spf = settings.spf
     alert = settings.alert
 
@@ -117,6 +120,7 @@ def add_outbound_jobs(
         daily = SpfDailyExport(
             source=export_source, blobs=service.blobs, delivery=delivery, ledger=ledger,
             destination=destination.name, tracer=service.tracer, at=spf.at, zone=ZoneInfo(spf.timezone),
+            replays=replays(db.pool) if replays is not None else None,
         )  # fmt: skip
         await run_daily(spf.at, ZoneInfo(spf.timezone), daily.run)
 

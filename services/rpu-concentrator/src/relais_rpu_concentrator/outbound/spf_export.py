@@ -8,10 +8,15 @@ as the concentrator; a failed or disputed file concerns one establishment only; 
 Windows are fixed: the export of day D covers files integrated from the export hour of D−1 to that of D, and is
 named `spf-<D>`. The delivery ledger is the cursor: a run for D also builds every day since the last planned
 export that has none (a service down for three days catches up three exports), and then sends all that is pending.
+
+Replays (spec §4): each build also carries every replay request whose data the regional database now holds
+(`ReplayLedger.pending_periods`, joined by `replay.export.with_replays`), and once the export is planned the
+requests are marked sent with its id; a crash in between only makes the next export carry the period again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +28,9 @@ from relais_rpu.write import DEFAULT_LAYOUT, prolog, render_header, render_passa
 from relais_rpu_concentrator.outbound.delivery import DeliveryReport, ExportDelivery
 from relais_rpu_concentrator.outbound.model import Export, ExportFile
 from relais_rpu_concentrator.outbound.ports import ChangedEstablishment, DeliveryLedger, ExportSource
+from relais_rpu_concentrator.replay.export import with_replays
+from relais_rpu_concentrator.replay.model import ReplayRequest
+from relais_rpu_concentrator.replay.ports import ReplayLedger
 
 PREFIX = "spf-"
 OSCOUR_MEDIA_TYPE = "application/xml"
@@ -62,6 +70,7 @@ class SpfDailyExport:
         at: time,
         zone: ZoneInfo,
         max_catch_up_days: int = 31,
+        replays: ReplayLedger | None = None,
     ) -> None:
         self._source = source
         self._blobs = blobs
@@ -72,11 +81,16 @@ class SpfDailyExport:
         self._at = at
         self._zone = zone
         self._max_catch_up = max_catch_up_days
+        self._replays = replays
 
     async def run(self, day: date) -> DeliveryReport:
         """Build the exports of `day` and of any earlier day missed since the last one, then send what is pending."""
         for missing in await self.days_to_build(day):
-            await self._delivery.plan(await self.build(missing), self._destination)
+            pending = await self._replays.pending_periods() if self._replays is not None else []
+            export = await self.build(missing, pending)
+            await self._delivery.plan(export, self._destination)
+            if pending and self._replays is not None:
+                await self._replays.mark_sent(export.export_id, [r.request_id for r in pending])
         return await self._delivery.resume(self._destination)
 
     async def days_to_build(self, day: date) -> list[date]:
@@ -87,13 +101,16 @@ class SpfDailyExport:
         first = max(last + timedelta(days=1), day - timedelta(days=self._max_catch_up - 1))
         return [first + timedelta(days=i) for i in range((day - first).days + 1)]
 
-    async def build(self, day: date) -> Export:
+    async def build(self, day: date, replays: Sequence[ReplayRequest] = ()) -> Export:
         since, until = window(day, self._at, self._zone)
         with self._tracer.start_as_current_span(
             f"rpu.spf_export.build {export_id(day)}",
             attributes={"relais.export_id": export_id(day), "relais.since": since.isoformat()},
         ) as span:
             changed = await self._source.changed(since, until)
+            if replays:
+                changed = with_replays(changed, replays)
+                span.set_attribute("relais.replays", [r.request_id for r in replays])
             files = [await self._write(day, until, c) for c in changed]
             span.set_attribute("relais.finess", [c.finess for c in changed])
             span.set_attribute("relais.rpu", sum(n for f in files for n in f.rpu_per_finess.values()))
