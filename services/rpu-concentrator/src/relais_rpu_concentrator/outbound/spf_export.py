@@ -86,7 +86,9 @@ class SpfDailyExport:
     async def run(self, day: date) -> DeliveryReport:
         """Build the exports of `day` and of any earlier day missed since the last one, then send what is pending."""
         for missing in await self.days_to_build(day):
-            pending = await self._replays.pending_periods() if self._replays is not None else []
+            # Replays join the export of the day itself, not the catch-up of past windows built before it.
+            asked = self._replays is not None and missing == day
+            pending = await self._replays.pending_periods() if asked and self._replays is not None else []
             export = await self.build(missing, pending)
             await self._delivery.plan(export, self._destination)
             if pending and self._replays is not None:
