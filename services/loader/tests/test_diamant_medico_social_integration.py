@@ -424,6 +424,20 @@ async def test_a_later_file_changes_only_what_it_changes(conn: asyncpg.Connectio
     assert budget == EXPECTED["budget_et_finances_medico_social"]
 
 
+async def test_a_load_inside_a_savepoint_still_refreshes_what_it_changed(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """The changed rows are recognised by the id of the (sub)transaction that wrote them, whatever the nesting."""
+    await empty(conn)
+    for source in MEDICO_SOCIAL:
+        await load(conn, tmp_path, source, FILES[source], date(2026, 1, 5))
+    newer = TDP.replace("0.88", "0.87")
+    async with conn.transaction():  # `load` opens a savepoint inside this one
+        assert await load(conn, tmp_path, "ANN_MS_TDP_ET", newer, date(2026, 2, 2)) == "loaded"
+    activite = await non_null(conn, "activite_medico_social")
+    assert activite[(2024, A1)]["taux_realisation_activite"] == 0.87
+
+
 async def test_synthetic_extracts_in_two_orders_give_the_same_tables(infra: Infra, tmp_path: Path) -> None:
     seed = 3
     synthetic = generate_referential(seed, 30)

@@ -13,15 +13,18 @@ tested rule by rule) and here as set-based SQL, because a national file touches 
 derivation in Python (fetch, derive, write back) took several times longer than one statement per table. The
 integration test checks that both give the same tables on synthetic extracts.
 
-Which rows are recomputed: every year of the ETs a file touched (the CPOM rule spans years), and only the derived
-tables its source feeds (ANN_MS_TDP_ET: activity, human resources, CPOM; ANN_ERRD_EJ_ET and ANN_CA_EJ_ET: activity,
-budget, human resources; ANN_ERRD_EJ and ANN_PER_ERRD_EPRD: budget). An ANN_ERRD_EJ deposit (an EJ's) reaches its
+Which rows are recomputed: every year of the ETs whose source rows the file inserted or changed (the CPOM rule spans
+years), and only the derived tables its source feeds (ANN_MS_TDP_ET: activity, human resources, CPOM;
+ANN_ERRD_EJ_ET and ANN_CA_EJ_ET: activity, budget, human resources; ANN_ERRD_EJ and ANN_PER_ERRD_EPRD: budget).
+Changed rows are found by their xmin, the id of the transaction that wrote them, compared with the id of the file's
+own (sub)transaction: the upsert leaves an unchanged row untouched, so a weekly extract that repeats most of the
+previous one recomputes only what moved, and a re-sent file nothing. An ANN_ERRD_EJ deposit (an EJ's) reaches its
 ETs through ANN_PER_ERRD_EPRD on `Id Dépôt`; should a deposit id appear under several years in ANN_ERRD_EJ (not
 expected), the row of the mapping's year is taken, else the newest.
 
 Each refresh is one statement per table, in the style of pg_aggregates: rows whose values are unchanged are not
 rewritten, rows of the touched ETs that are no longer derived are deleted. SQL is composed once, at import, from
-constant column lists (identifiers only); the touched ETs travel by COPY into a temporary table.
+constant column lists (identifiers only); the touched ETs are gathered in a temporary table.
 """
 
 from __future__ import annotations
@@ -42,7 +45,6 @@ from relais_diamant.definitions_medico_social import (
 
 ET = rules.ET
 TOUCHED = "medico_social_touched"
-_KEY = ("annee", ET)
 
 # Which derived tables each source table feeds.
 _FEEDS: dict[str, tuple[str, ...]] = {
@@ -55,28 +57,20 @@ _FEEDS: dict[str, tuple[str, ...]] = {
 
 
 class TouchedMedicoSocial:
-    """Watches a file's rows on their way to the database: which ETs (and ERRD deposits) they concern, and so which
-    derived tables need recomputing for them."""
+    """Watches a file's rows on their way to the database: which medico-social source tables it writes."""
 
     def __init__(self) -> None:
-        self.etablissements: set[str] = set()
-        self.depots: set[int] = set()
-        self.tables: set[str] = set()
+        self.sources: set[str] = set()
 
     def watch(self, rows: Iterable[TableRow]) -> Iterator[TableRow]:
         for item in rows:
-            table = item[0]
-            feeds = _FEEDS.get(table)
-            if feeds is not None:
-                self.tables.update(feeds)
-                if table == ERRD_EJ_TABLE:
-                    self.depots.add(int(item[1]["id_depot"]))
-                else:
-                    self.etablissements.add(item[1][ET])
+            if item[0] in _FEEDS:
+                self.sources.add(item[0])
             yield item
 
-    def __bool__(self) -> bool:
-        return bool(self.etablissements or self.depots)
+    @property
+    def derived(self) -> set[str]:
+        return {table for source in self.sources for table in _FEEDS[source]}
 
 
 # --- SQL building blocks (identifiers only) ----------------------------------------------------------------------------
@@ -85,12 +79,29 @@ def _ko(status: str) -> str:
     return f"coalesce(upper(btrim({status})) = 'KO', false)"
 
 
-def _by_deposit(column: str, alias: str | None = None) -> str:
-    """`rules.by_deposit`: the value of the highest deposit that has one."""
-    return (
-        f"(array_agg({column} ORDER BY id_depot DESC) FILTER (WHERE {column} IS NOT NULL))[1]"
-        f" AS {alias or column}"
+def _by_deposit(relation: str, where: str, columns: tuple[str, ...]) -> str:
+    """`rules.by_deposit` over the rows of `relation` (one per deposit, with `id_depot`), per (year, ET): the highest
+    deposit's row, each of its gaps filled by the highest earlier deposit that has the value.
+
+    Most (ET, year) have one deposit, so the top row is taken by one ranking, and only the earlier deposits are
+    aggregated (an ordered array_agg per column over every row cost seconds on a national file)."""
+    firsts = ", ".join(
+        f"(array_agg({c} ORDER BY id_depot DESC) FILTER (WHERE {c} IS NOT NULL))[1] AS {c}" for c in columns
     )
+    return f"""SELECT top.annee, top.{ET}, {", ".join(f"coalesce(top.{c}, earlier.{c}) AS {c}" for c in columns)}
+    FROM (
+        SELECT *, row_number() OVER (PARTITION BY annee, {ET} ORDER BY id_depot DESC) AS rang
+        FROM {relation} WHERE {where}
+    ) top
+    LEFT JOIN (
+        SELECT annee, {ET}, {firsts}
+        FROM (
+            SELECT *, row_number() OVER (PARTITION BY annee, {ET} ORDER BY id_depot DESC) AS rang
+            FROM {relation} WHERE {where}
+        ) ranked
+        WHERE rang > 1 GROUP BY annee, {ET}
+    ) earlier USING (annee, {ET})
+    WHERE top.rang = 1"""
 
 
 _ERRD_COLUMNS = (
@@ -98,39 +109,34 @@ _ERRD_COLUMNS = (
     *(c for c in rules.OCCUPATION_MERGED if c != "taux_occupation_global"),
     *rules.ERRD_BUDGET,
     "nombre_etp_realises",
+    "taux_occupation_global",
 )
 _TOUCHED_ETS = f"SELECT {ET} FROM {TOUCHED}"
 
 # One (ET, year) of ERRD: its deposits merged, taux_occupation_global derived per deposit first.
-_ERRD = f"""errd AS (
-    SELECT annee, {ET}, {", ".join(_by_deposit(c) for c in (*_ERRD_COLUMNS, "taux_occupation_global"))}
-    FROM (
+_ERRD_DEPOSITS = f"""(
         SELECT e.*, CASE
             WHEN e.taux_occupation_global_errd IS NOT NULL AND NOT {_ko("e.etat_taux_occupation_global_errd")}
                 THEN e.taux_occupation_global_errd
             WHEN NOT {_ko("e.etat_taux_occupation_global_autres_esms")} THEN e.taux_occupation_global_autres_esms
         END AS taux_occupation_global
-        FROM {ERRD_ET_TABLE} e WHERE e.{ET} IN ({_TOUCHED_ETS})
-    ) deposits
-    GROUP BY annee, {ET}
-)"""
+        FROM {ERRD_ET_TABLE} e
+    ) deposits"""
+_ERRD = f"errd AS ({_by_deposit(_ERRD_DEPOSITS, f'{ET} IN ({_TOUCHED_ETS})', _ERRD_COLUMNS)})"
 _CA = f"""ca AS (
     SELECT c.*, CASE WHEN NOT {_ko("c.etat_taux_occupation_global_ca")} THEN c.taux_occupation_global_ca END
         AS taux_occupation_global
     FROM {CA_TABLE} c WHERE c.{ET} IN ({_TOUCHED_ETS})
 )"""
 _TDP = f"tdp AS (SELECT * FROM {TDP_TABLE} WHERE {ET} IN ({_TOUCHED_ETS}))"
-_RATES = f"""rates AS (
-    SELECT annee, {ET}, {", ".join(_by_deposit(c) for c in rules.ERRD_RATES)}
-    FROM (
+_RATE_DEPOSITS = f"""(
         SELECT DISTINCT ON (p.annee, p.{ET}, p.id_depot) p.annee, p.{ET}, p.id_depot,
                {", ".join(f"e.{c}" for c in rules.ERRD_RATES)}
         FROM {PER_ERRD_TABLE} p JOIN {ERRD_EJ_TABLE} e ON e.id_depot = p.id_depot
         WHERE p.{ET} IN ({_TOUCHED_ETS})
         ORDER BY p.annee, p.{ET}, p.id_depot, (e.annee = p.annee) DESC, e.annee DESC
-    ) deposits
-    GROUP BY annee, {ET}
-)"""
+    ) deposits"""
+_RATES = f"rates AS ({_by_deposit(_RATE_DEPOSITS, 'true', rules.ERRD_RATES)})"
 
 
 def _keys(*sources: str) -> str:
@@ -228,23 +234,40 @@ WHERE ({old}) IS DISTINCT FROM ({new})"""
 REFRESH_SQL = {table: _refresh_sql(table) for table in rules.COLUMNS}
 
 
+_MARKER = "medico_social_marker"
+
+
+def _changed_ets(source: str) -> str:
+    """The ETs whose rows of `source` the file inserted or changed: those rows carry the writing transaction's id as
+    their xmin ($1). An upsert leaves an unchanged row as it was, so a re-sent file changes no row and touches no ET."""
+    if source == ERRD_EJ_TABLE:
+        return f"""SELECT DISTINCT p.{ET} FROM {PER_ERRD_TABLE} p JOIN {ERRD_EJ_TABLE} e ON e.id_depot = p.id_depot
+                   WHERE e.xmin::text = $1"""
+    return f"SELECT DISTINCT {ET} FROM {source} WHERE xmin::text = $1"
+
+
 async def refresh_medico_social(conn: asyncpg.Connection, touched: TouchedMedicoSocial) -> dict[str, str]:
-    """Recompute the derived medico-social rows of the ETs a file touched; returns each refreshed table's command
-    status. Call inside the file's transaction, after its rows are written."""
-    if not touched:
+    """Recompute the derived medico-social rows of the ETs whose source rows the file changed; returns each
+    refreshed table's command status. Call inside the file's transaction, right after its rows are written, at the
+    same transaction level (the id of that level identifies the rows the file wrote)."""
+    if not touched.sources:
         return {}
+    # The id of the (sub)transaction that wrote the file's rows, read from a row written the same way.
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_MARKER} (x integer) ON COMMIT DROP")
+    writer = await conn.fetchval(f"INSERT INTO {_MARKER} VALUES (1) RETURNING xmin::text")
     await conn.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} ({ET} varchar(9) PRIMARY KEY) ON COMMIT DROP"
     )
     await conn.execute(f"TRUNCATE {TOUCHED}")
-    await conn.copy_records_to_table(TOUCHED, records=[(et,) for et in sorted(touched.etablissements)])
-    if touched.depots:
-        await conn.execute(
-            f"""INSERT INTO {TOUCHED} SELECT DISTINCT {ET} FROM {PER_ERRD_TABLE}
-                WHERE id_depot = ANY($1::bigint[]) ON CONFLICT DO NOTHING""",
-            sorted(touched.depots),
-        )
+    for source in sorted(touched.sources):
+        await conn.execute(f"INSERT INTO {TOUCHED} {_changed_ets(source)} ON CONFLICT DO NOTHING", writer)
+    if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {TOUCHED})"):
+        return {}
     await conn.execute(f"ANALYZE {TOUCHED}")
+    # For the rest of the file's transaction: these statements sort and hash a few hundred thousand rows, which
+    # spill to disk at the default work_mem; JIT compilation cost more than it saved on them.
+    await conn.execute("SET LOCAL work_mem = '32MB'")
+    await conn.execute("SET LOCAL jit = off")
     return {
-        table: await conn.execute(REFRESH_SQL[table]) for table in rules.COLUMNS if table in touched.tables
+        table: await conn.execute(REFRESH_SQL[table]) for table in rules.COLUMNS if table in touched.derived
     }
