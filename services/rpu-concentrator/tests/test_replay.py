@@ -222,6 +222,11 @@ async def hold_days(db: Any, finess: str, held: set[date], passages: int = 10) -
     )
 
 
+async def pending_of(replays: Replays, finess: str) -> list[ReplayRequest]:
+    """This test's pending requests: the session database is shared with other tests' requests."""
+    return [r for r in await replays.pending_periods() if r.period.finess == finess]
+
+
 def actions(trail: Sequence[AuditEntry]) -> list[tuple[str, str]]:
     return [(e.actor, e.action) for e in trail]
 
@@ -236,20 +241,22 @@ async def test_a_needed_replay_goes_from_requested_to_closed_with_every_step_aud
     assert created and request.needed and request.state is ReplayState.REQUESTED
     assert len(request.missing_days) == 31
 
-    assert await replays.pending_periods() == []  # nothing held yet: nothing to export
+    assert await pending_of(replays, finess) == []  # nothing held yet: nothing to export
     await subject.hold(finess, days(date(2026, 10, 1), date(2026, 10, 15)))
-    assert await replays.pending_periods() == []  # half a period is not the period
+    assert await pending_of(replays, finess) == []  # half a period is not the period
     await subject.hold(finess, days(date(2026, 10, 16), date(2026, 10, 31)))
-    [pending] = await replays.pending_periods()
+    [pending] = await pending_of(replays, finess)
     assert pending.request_id == request.request_id and pending.state is ReplayState.DATA_RECEIVED
 
-    await replays.mark_sent("spf-2026-11-26", [request.request_id])
-    await replays.mark_sent("spf-2026-11-27", [request.request_id])  # again: harmless, the first export stays
-    assert await replays.pending_periods() == []
+    # unique export ids: the session database is shared with the outbound tests, which deliver real exports
+    exported, later = f"spf-replay-{uuid.uuid4().hex[:8]}", f"spf-replay-{uuid.uuid4().hex[:8]}"
+    await replays.mark_sent(exported, [request.request_id])
+    await replays.mark_sent(later, [request.request_id])  # again: harmless, the first export stays
+    assert await pending_of(replays, finess) == []
     shown = await replays.get(request.request_id)
-    assert shown is not None and shown[0].state is ReplayState.SENT and shown[0].export_id == "spf-2026-11-26"
+    assert shown is not None and shown[0].state is ReplayState.SENT and shown[0].export_id == exported
 
-    await subject.deliver("spf-2026-11-26", finess)
+    await subject.deliver(exported, finess)
     shown = await replays.get(request.request_id)
     assert shown is not None
     closed, trail = shown
@@ -260,7 +267,7 @@ async def test_a_needed_replay_goes_from_requested_to_closed_with_every_step_aud
         (SYSTEM_ACTOR, "sent"),
         (SYSTEM_ACTOR, "closed"),
     ]
-    assert "spf-2026-11-26" in trail[2].detail
+    assert exported in trail[2].detail
     assert [e.at for e in trail] == sorted(e.at for e in trail)
 
 
@@ -285,7 +292,7 @@ async def test_a_replay_not_needed_is_answered_and_closed_at_once(subject: Subje
         ("ars.martin", "requested"),
         (SYSTEM_ACTOR, "closed"),
     ]
-    assert request.request_id not in [r.request_id for r in await replays.pending_periods()]
+    assert await pending_of(replays, finess) == []
 
 
 async def test_a_stale_move_writes_nothing(subject: Subject) -> None:
