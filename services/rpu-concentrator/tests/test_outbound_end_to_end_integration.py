@@ -6,7 +6,8 @@ Three establishments push their rolling 7-day file every night for a week; one (
 check alerts on the first day (one mail, one Kafka event, in the trace of C's last file) and not again that day;
 the ARS requests the replay of C's gap; C re-sends a monthly catch-up file (and its rolling file); the next SPF
 export carries exactly the regional database's passages of that period and the replay closes; the ATIH cumulative
-export's counts per FINESS equal the regional database's.
+export's counts per FINESS equal the regional database's, and so do the next morning's ARS extract's; every
+delivery is recorded with the traces of the received files it carries.
 
 Clock: the stack runs in real time; the simulated night of day D is injected where the domain reads it — each
 day's files are re-stamped received/processed at 03:10 local of D once integrated (as if pushed then), and the
@@ -55,6 +56,7 @@ from relais_rpu_concentrator.outbound.adapters.pg_deliveries import PostgresDeli
 from relais_rpu_concentrator.outbound.adapters.pg_establishments import PostgresActiveEstablishments
 from relais_rpu_concentrator.outbound.adapters.smtp_mail import SmtpMail
 from relais_rpu_concentrator.outbound.alerting import AbsenceCheck
+from relais_rpu_concentrator.outbound.ars_export import ArsDailyExport
 from relais_rpu_concentrator.outbound.delivery import ExportDelivery
 from relais_rpu_concentrator.outbound.settings import HttpDestinationSettings, SmtpSettings
 from relais_rpu_concentrator.outbound.spf_export import SpfDailyExport
@@ -207,7 +209,10 @@ async def test_a_week_an_interruption_an_alert_a_replay_catch_up_files_and_expor
             await push_night(c, pool, day, {finess[x]: [write(x, rolling(10 + n, day))] for x in "ABC"})
             assert (await spf.run(day)).complete
             report = await check.run(day)
-            assert not [a for a in report.alerts if a.finess in finess.values()]
+            # Nobody is absent (at ~5 passages a day, a "volume" alert on a quiet day is the rule working).
+            assert not [
+                a for a in report.alerts if a.finess in finess.values() and a.reason.value == "absence"
+            ]
         assert f"/spf/RPU_{finess['C']}_{D1:%Y%m%d}.xml" in receiver.files
 
         # C stops. Its first silent day: the alert, once, however often the check runs.
@@ -215,10 +220,15 @@ async def test_a_week_an_interruption_an_alert_a_replay_catch_up_files_and_expor
         assert (await spf.run(STOP)).complete
         first = await check.run(STOP)
         again = await check.run(STOP)
-        [alert] = [a for a in first.new if a.finess in finess.values()]
-        assert alert.finess == finess["C"] and alert.reason.value == "absence"
-        assert alert.missing_days == (STOP,) and not [a for a in again.new if a.finess in finess.values()]
-        [mail] = [m for m in box.mails if finess["C"] in str(m["Subject"])]
+        assert not [
+            a for a in first.new if a.finess in (finess["A"], finess["B"]) and a.reason.value == "absence"
+        ]
+        [alert] = [a for a in first.new if a.finess == finess["C"]]
+        assert alert.reason.value == "absence" and alert.missing_days == (STOP,)
+        assert not [a for a in again.new if a.finess in finess.values()]
+        [mail] = [
+            m for m in box.mails if f"absence de transmission — FINESS {finess['C']}" in str(m["Subject"])
+        ]
         assert f"n'a transmis aucun fichier RPU le {STOP:%d/%m/%Y}" in mail.get_content()
         last_trace = await pool.fetchval(
             "SELECT traceparent FROM rpu_file WHERE finess = $1 ORDER BY received_at DESC LIMIT 1",
@@ -287,6 +297,33 @@ async def test_a_week_an_interruption_an_alert_a_replay_catch_up_files_and_expor
             )
             assert f"{finess[name]};TOTAL;{expected}" in counts
             assert manifest["rpu_per_finess"][finess[name]] == expected > 0
+        atih_parents = await pool.fetchval(
+            "SELECT trace_parents FROM rpu_delivery WHERE destination = $1 AND file_name = $2",
+            f"atih-{unique}", f"RPU_ATIH_{finess['C']}_202609.xml",
+        )  # fmt: skip
+        assert catch_up_trace in atih_parents  # the ATIH delivery is in the trace of the files it carries
+
+        # The ARS extract of the next morning: the year to date, delivered in the traces of the night's files.
+        ars_destination = HttpsPost(f"ars-{unique}", HttpDestinationSettings(url=f"{receiver.url}/ars"))
+        ars = ArsDailyExport(
+            pool=lambda: pool, blobs=blobs, ledger=ledger, destination=ars_destination.name, tracer=tracer,
+            delivery=ExportDelivery(
+                ledger=ledger, blobs=blobs, destinations={ars_destination.name: ars_destination}, tracer=tracer
+            ),
+        )  # fmt: skip
+        assert (await ars.run(BACK + timedelta(days=1))).complete
+        ars_manifest = json.loads(receiver.files[f"/ars/ars-{BACK + timedelta(days=1)}.manifest.json"])
+        for name in "ABC":
+            expected = await pool.fetchval(
+                "SELECT count(*) FROM rpu_passage WHERE finess = $1 AND day >= '2026-01-01' AND day <= $2",
+                finess[name], BACK,
+            )  # fmt: skip
+            assert ars_manifest["rpu_per_finess"][finess[name]] == expected
+        ars_parents = await pool.fetchval(
+            "SELECT trace_parents FROM rpu_delivery WHERE destination = $1 AND file_name LIKE '%.csv.gz'",
+            ars_destination.name,
+        )
+        assert catch_up_trace in ars_parents
     finally:
         await broker.stop()
         await pool.close()
@@ -315,7 +352,7 @@ async def alert_event(kafka: KafkaSettings, finess: str) -> RpuAbsenceAlerted:
                 for records in (await consumer.getmany(timeout_ms=500)).values():
                     for record in records:
                         event = RpuAbsenceAlerted.model_validate_json(record.value)
-                        if event.finess == finess:
+                        if event.finess == finess and event.reason == "absence":
                             return event
     finally:
         await consumer.stop()

@@ -142,6 +142,18 @@ class PostgresExportSource:
         )
         return [r["finess"] for r in rows]
 
+    async def trace_parents(self, finess: str, first_day: date, last_day: date) -> tuple[str, ...]:
+        rows = await self._pool().fetch(
+            """SELECT traceparent FROM rpu_file
+               WHERE finess = $1 AND status = 'integrated' AND traceparent IS NOT NULL
+                 AND first_day <= $3 AND last_day >= $2
+               ORDER BY processed_at""",
+            finess,
+            first_day,
+            last_day,
+        )
+        return tuple(r["traceparent"] for r in rows)
+
     async def atih_rows(
         self, finess: str, first_day: date, last_day: date, consume: Callable[[list[list[str]]], object]
     ) -> None:

@@ -7,6 +7,7 @@ D−1's year … D−1, so each day's extract replaces the previous one whole (n
 - `rpu_ars_<YYYYMMDD>.parquet`: the same rows and columns, typed (dates, timestamps, integers);
 - `rpu_ars_<YYYYMMDD>_stats.csv`: per establishment and month, the transmission statistics (`relais rpu stats`);
 - the manifest (SHA-256 of each file; rows per FINESS, counted on the CSV).
+The extract is delivered in the traces of the files integrated on D−1 (the news it brings).
 Both extracts are streamed in batches (bounded memory whatever the region's volume).
 """
 
@@ -69,6 +70,14 @@ _SELECT = (
 _PER_FINESS = (
     "SELECT finess, sum(passages)::bigint AS n FROM rpu_day WHERE day >= $1 AND day <= $2 GROUP BY finess"
 )
+# The files integrated on D−1 (local day): the day's extract is delivered in their traces.
+_DAY_TRACES = """
+    SELECT traceparent FROM rpu_file
+    WHERE status = 'integrated' AND traceparent IS NOT NULL
+      AND processed_at >= ($1::date::timestamp AT TIME ZONE 'Europe/Paris')
+      AND processed_at < ($2::date::timestamp AT TIME ZONE 'Europe/Paris')
+    ORDER BY processed_at
+"""
 STATS_HEADER = (
     "finess,month,files_integrated,files_rejected,files_superseded,rpu,days_transmitted,suspicious_days"
 )
@@ -122,14 +131,21 @@ class ArsDailyExport:
                 per_finess = {
                     r["finess"]: int(r["n"]) for r in await conn.fetch(_PER_FINESS, first, last) if r["n"]
                 }
-                csv_file = await self._csv(conn, f"{stem}.csv.gz", first, last, per_finess)
+                parents = tuple(r[0] for r in await conn.fetch(_DAY_TRACES, day - timedelta(days=1), day))
+                csv_file = await self._csv(conn, f"{stem}.csv.gz", first, last, per_finess, parents)
                 parquet_file, rows = await self._parquet(conn, f"{stem}.parquet", first, last, per_finess)
                 stats_file = await self._stats(conn, f"{stem}_stats.csv", first, last)
             span.set_attribute("relais.rows", rows)
         return Export(export_id(day), (csv_file, parquet_file, stats_file))
 
     async def _csv(
-        self, conn: asyncpg.Connection, name: str, first: date, last: date, per_finess: dict[str, int]
+        self,
+        conn: asyncpg.Connection,
+        name: str,
+        first: date,
+        last: date,
+        per_finess: dict[str, int],
+        parents: tuple[str, ...],
     ) -> ExportFile:
         with self._blobs.writer("application/gzip") as (out, refs):
             with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=3, mtime=0) as zipped:
@@ -138,7 +154,7 @@ class ArsDailyExport:
                     zipped.write(chunk)
 
                 await conn.copy_from_query(_SELECT, first, last, output=write, format="csv", header=True)
-        return ExportFile(name, refs[0], per_finess)
+        return ExportFile(name, refs[0], per_finess, parents)
 
     async def _parquet(
         self, conn: asyncpg.Connection, name: str, first: date, last: date, per_finess: dict[str, int]

@@ -9,6 +9,7 @@ like every export (planned once, each file sent once, manifest last):
 - `<export id>.counts.csv`: `finess;month;rpu` per establishment and month plus a `TOTAL` row per establishment,
   what the regional validator compares with the counts Syrius displays;
 - the manifest (counts per FINESS and SHA-256 of every file).
+Each establishment's file is delivered in the traces of that establishment's files covering days of M.
 """
 
 from __future__ import annotations
@@ -108,7 +109,10 @@ class AtihMonthlyExport:
             writer = AtihWriter(out, header, self._geo)
             await self._source.atih_rows(finess, first, last, writer.write_text)
             count = writer.close()
-        return ExportFile(file_name(finess, month), refs[0], {finess: count}), writer.per_month
+        # In the traces of the files received for month M (the cumulative file carries earlier months too, whose
+        # files were marked by the earlier months' exports).
+        parents = await self._source.trace_parents(finess, month, month_end(month))
+        return ExportFile(file_name(finess, month), refs[0], {finess: count}, parents), writer.per_month
 
     def _counts_file(self, ident: str, counts: dict[str, dict[str, int]]) -> ExportFile:
         lines = ["finess;month;rpu"]

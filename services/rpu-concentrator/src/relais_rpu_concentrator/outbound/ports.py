@@ -136,6 +136,10 @@ class RegionalPassages(Protocol):
         """FINESS holding passages (or days sent empty) in those days, sorted."""
         ...
 
+    async def trace_parents(self, finess: str, first_day: date, last_day: date) -> tuple[str, ...]:
+        """Traceparents of the establishment's integrated files that covered some of those days."""
+        ...
+
     async def atih_rows(
         self, finess: str, first_day: date, last_day: date, consume: Callable[[list[list[str]]], object]
     ) -> None:
