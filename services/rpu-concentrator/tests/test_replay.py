@@ -341,3 +341,29 @@ def test_a_pending_replay_joins_the_export_alone_or_widens_its_establishment() -
         ChangedEstablishment(other, date(2026, 11, 17), date(2026, 11, 23)),
     ]
     assert with_replays(changed, []) == sorted(changed, key=lambda c: c.finess)
+
+
+async def test_the_periodic_round_closes_a_sent_request_once_its_export_is_delivered() -> None:
+    import asyncio
+    from contextlib import suppress
+
+    from relais_rpu_concentrator.replay.replays import keep_progressing
+
+    store = FakeReplayStore()
+    replays = Replays(store, clock=lambda: NOW)
+    finess = a_finess()
+    request, _ = await replays.request(finess, date(2026, 10, 1), date(2026, 10, 2), "ars.martin")
+    store.held[finess] = days(date(2026, 10, 1), date(2026, 10, 2))
+    [pending] = await replays.pending_periods()
+    await replays.mark_sent("spf-2026-11-26", [pending.request_id])
+    store.delivered_exports.add("spf-2026-11-26")
+    rounds = asyncio.create_task(keep_progressing(replays, 0.01))
+    try:
+        async with asyncio.timeout(5):
+            while store.stored[request.request_id].state is not ReplayState.CLOSED:
+                await asyncio.sleep(0.01)
+    finally:
+        rounds.cancel()
+        with suppress(asyncio.CancelledError):
+            await rounds
+    assert actions(store.audits[request.request_id])[-1] == (SYSTEM_ACTOR, "closed")

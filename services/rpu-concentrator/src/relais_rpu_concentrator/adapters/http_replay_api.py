@@ -7,7 +7,8 @@
 
 Authentication: HTTP Basic against the intake accounts (rpu_account), with the scrypt hash of intake/passwords.py.
 Only an active ARS account gets in: an establishment's valid credentials get 403, unknown or wrong ones 401 (an
-unknown name costs the same hash as a known one). The requester recorded is the authenticated account.
+unknown name costs the same hash as a known one). The requester recorded is the authenticated account. Requests
+progress on every read, besides the periodic round of replay/wiring.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import binascii
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -175,22 +176,13 @@ class RunningApi:
 async def serve_replay_api(
     settings: ReplayApiSettings, replays: Replays, accounts: AccountDirectory
 ) -> AsyncIterator[RunningApi]:
-    """Serve the API and move requests forward every `progress_interval_s` until the context exits."""
+    """Serve the API until the context exits."""
     # Bound here rather than by uvicorn: a port in use fails the service's start with OSError, not sys.exit.
     sock = socket.create_server((settings.host, settings.port))
     config = uvicorn.Config(replay_app(replays, accounts), lifespan="off", log_config=None, access_log=False)
     server = _EmbeddedServer(config)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
 
-    async def progress() -> None:
-        while True:
-            try:
-                await replays.progress()
-            except Exception:  # the next round tries again; reads progress requests on their own too
-                log.exception("replay progress failed")
-            await asyncio.sleep(settings.progress_interval_s)
-
-    progressing = asyncio.create_task(progress())
     try:
         for _ in range(500):  # bounded: uvicorn sets `started` once it accepts on the socket
             if server.started or serving.done():
@@ -202,9 +194,6 @@ async def serve_replay_api(
         log.info("replay API listening on http://%s:%s", host, port)
         yield RunningApi(host, port)
     finally:
-        progressing.cancel()
         server.should_exit = True
-        with suppress(asyncio.CancelledError):
-            await progressing
         await serving
         sock.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -18,6 +20,7 @@ from relais_rpu_concentrator.replay.model import (
 from relais_rpu_concentrator.replay.ports import ReplayStore
 
 PARIS = ZoneInfo("Europe/Paris")
+log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -93,3 +96,14 @@ class Replays:
             await self._store.move(
                 request, ReplayState.SENT, SYSTEM_ACTOR, f"inclus dans l'export {export_id}", export_id
             )
+
+
+async def keep_progressing(replays: Replays, interval_s: float) -> None:
+    """Until cancelled: move open requests forward every `interval_s`, so that a request reaches `closed` once its
+    export is delivered even when nobody reads it. A failed round (database away) is logged and tried again."""
+    while True:
+        try:
+            await replays.progress()
+        except Exception:
+            log.exception("replay progress failed; next try in %.0f s", interval_s)
+        await asyncio.sleep(interval_s)
