@@ -122,13 +122,10 @@ _ERRD_DEPOSITS = f"""(
         END AS taux_occupation_global
         FROM {ERRD_ET_TABLE} e
     ) deposits"""
-_ERRD = f"errd AS ({_by_deposit(_ERRD_DEPOSITS, f'{ET} IN ({_TOUCHED_ETS})', _ERRD_COLUMNS)})"
-_CA = f"""ca AS (
+_CA = f"""
     SELECT c.*, CASE WHEN NOT {_ko("c.etat_taux_occupation_global_ca")} THEN c.taux_occupation_global_ca END
         AS taux_occupation_global
-    FROM {CA_TABLE} c WHERE c.{ET} IN ({_TOUCHED_ETS})
-)"""
-_TDP = f"tdp AS (SELECT * FROM {TDP_TABLE} WHERE {ET} IN ({_TOUCHED_ETS}))"
+    FROM {CA_TABLE} c WHERE c.{ET} IN ({_TOUCHED_ETS})"""
 _RATE_DEPOSITS = f"""(
         SELECT DISTINCT ON (p.annee, p.{ET}, p.id_depot) p.annee, p.{ET}, p.id_depot,
                {", ".join(f"e.{c}" for c in rules.ERRD_RATES)}
@@ -136,68 +133,76 @@ _RATE_DEPOSITS = f"""(
         WHERE p.{ET} IN ({_TOUCHED_ETS})
         ORDER BY p.annee, p.{ET}, p.id_depot, (e.annee = p.annee) DESC, e.annee DESC
     ) deposits"""
-_RATES = f"rates AS ({_by_deposit(_RATE_DEPOSITS, 'true', rules.ERRD_RATES)})"
+
+# Intermediate relations, one row per (year, ET) of the touched ETs, computed once per file into temporary tables
+# (three derived tables read the same ones).
+INTERMEDIATE: dict[str, str] = {
+    "tdp": f"SELECT * FROM {TDP_TABLE} WHERE {ET} IN ({_TOUCHED_ETS})",
+    "errd": _by_deposit(_ERRD_DEPOSITS, f"{ET} IN ({_TOUCHED_ETS})", _ERRD_COLUMNS),
+    "ca": _CA,
+    "rates": _by_deposit(_RATE_DEPOSITS, "true", rules.ERRD_RATES),
+}
+_NEEDS: dict[str, tuple[str, ...]] = {
+    rules.ACTIVITE: ("tdp", "errd", "ca"),
+    rules.BUDGET: ("errd", "ca", "rates"),
+    rules.RESSOURCES_HUMAINES: ("tdp", "errd", "ca"),
+    rules.CPOM: (),
+}
 
 
-def _keys(*sources: str) -> str:
-    union = " UNION ".join(f"SELECT annee, {ET} FROM {s}" for s in sources)
-    return f"keys AS ({union})"
+def _temp(name: str) -> str:
+    return f"medico_social_{name}"
 
 
-def _join(*sources: str) -> str:
-    return " ".join(f"LEFT JOIN {s} USING (annee, {ET})" for s in sources)
+def _from(*names: str) -> str:
+    """The union of the (year, ET) keys of intermediate relations, each joined to it under its own name."""
+    keys = " UNION ".join(f"SELECT annee, {ET} FROM {_temp(n)}" for n in names)
+    joins = " ".join(f"LEFT JOIN {_temp(n)} {n} USING (annee, {ET})" for n in names)
+    return f"FROM ({keys}) k {joins}"
+
+
+def _listed(template: str, columns: Iterable[str]) -> str:
+    return ", ".join(template.format(c=c) for c in columns)
 
 
 _ACTIVITE = f"""
-WITH {_TDP}, {_ERRD}, {_CA}, {_keys("tdp", "errd", "ca")}
 SELECT k.annee, k.{ET},
-    {", ".join(f"errd.{c}" for c in rules.OCCUPATION_ERRD_ONLY)},
-    {", ".join(f"coalesce(ca.{c}, errd.{c}) AS {c}" for c in rules.OCCUPATION_MERGED)},
+    {_listed("errd.{c}", rules.OCCUPATION_ERRD_ONLY)},
+    {_listed("coalesce(ca.{c}, errd.{c}) AS {c}", rules.OCCUPATION_MERGED)},
     ca.taux_occupation_seances,
     coalesce(tdp.taux_realisation_activite_esms, tdp.taux_realisation_activite_camsp_cmpp)
         AS taux_realisation_activite,
-    {", ".join(f"tdp.{c}" for c in rules.ACTIVITE_TDP)}
-FROM keys k {_join("tdp", "errd", "ca")}"""
+    {_listed("tdp.{c}", rules.ACTIVITE_TDP)}
+{_from(*_NEEDS[rules.ACTIVITE])}"""
 
+# An (ET, year) with an ERRD (a row of ANN_ERRD_EJ_ET or a mapped deposit) takes the ERRD row whole, else the CA's.
+_IS_ERRD = f"(errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL)"
 _BUDGET = f"""
-WITH {_ERRD}, {_CA}, {_RATES}, {_keys("errd", "ca", "rates")}
 SELECT k.annee, k.{ET},
-    CASE WHEN errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL THEN 'ERRD'
-         WHEN ca.resultat_net_comptable_ca_ph IS NOT NULL THEN 'CA_PH' ELSE 'CA_PA' END::cadre_budgetaire
-        AS cadre_budgetaire,
-    CASE WHEN errd.{ET} IS NOT NULL OR rates.{
-    ET
-} IS NOT NULL THEN errd.contribution_frais_de_siege_groupement END
+    (CASE WHEN {
+    _IS_ERRD
+} THEN 'ERRD' WHEN ca.resultat_net_comptable_ca_ph IS NOT NULL THEN 'CA_PH' ELSE 'CA_PA' END
+        )::cadre_budgetaire AS cadre_budgetaire,
+    CASE WHEN {_IS_ERRD} THEN errd.contribution_frais_de_siege_groupement END
         AS contribution_frais_de_siege_groupement,
-    {
-    ", ".join(
-        f"CASE WHEN errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL THEN errd.{c} ELSE ca.{c} END AS {c}"
-        for c in rules.GROUPES
-    )
-},
-    CASE WHEN errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL THEN errd.resultat_net_comptable
+    {_listed(f"CASE WHEN {_IS_ERRD} THEN errd.{{c}} ELSE ca.{{c}} END AS {{c}}", rules.GROUPES)},
+    CASE WHEN {_IS_ERRD} THEN errd.resultat_net_comptable
          ELSE coalesce(ca.resultat_net_comptable_ca_ph, ca.resultat_net_comptable_ca_pa) END
         AS resultat_net_comptable,
+    {_listed(f"CASE WHEN NOT {_IS_ERRD} THEN ca.{{c}} END AS {{c}}", ("charges", "produits"))},
     {
-    ", ".join(
-        f"CASE WHEN errd.{ET} IS NULL AND rates.{ET} IS NULL THEN ca.{c} END AS {c}"
-        for c in ("charges", "produits")
-    )
-},
-    {
-    ", ".join(
-        f"CASE WHEN errd.{ET} IS NOT NULL OR rates.{ET} IS NOT NULL THEN rates.{c} ELSE ca.{c} END AS {c}"
-        for c in ("taux_de_caf", "taux_de_vetuste_construction")
+    _listed(
+        f"CASE WHEN {_IS_ERRD} THEN rates.{{c}} ELSE ca.{{c}} END AS {{c}}",
+        ("taux_de_caf", "taux_de_vetuste_construction"),
     )
 },
     rates.fonds_de_roulement
-FROM keys k {_join("errd", "ca", "rates")}"""
+{_from(*_NEEDS[rules.BUDGET])}"""
 
 _RESSOURCES_HUMAINES = f"""
-WITH {_TDP}, {_ERRD}, {_CA}, {_keys("tdp", "errd", "ca")}
-SELECT k.annee, k.{ET}, {", ".join(f"tdp.{c}" for c in rules.RH_TDP)},
+SELECT k.annee, k.{ET}, {_listed("tdp.{c}", rules.RH_TDP)},
     coalesce(errd.nombre_etp_realises, ca.nombre_etp_realises) AS nombre_etp_realises
-FROM keys k {_join("tdp", "errd", "ca")}"""
+{_from(*_NEEDS[rules.RESSOURCES_HUMAINES])}"""
 
 _CPOM = f"""
 SELECT DISTINCT ON ({ET}) {ET}, date_d_entree_en_vigueur
@@ -268,6 +273,9 @@ async def refresh_medico_social(conn: asyncpg.Connection, touched: TouchedMedico
     # spill to disk at the default work_mem; JIT compilation cost more than it saved on them.
     await conn.execute("SET LOCAL work_mem = '32MB'")
     await conn.execute("SET LOCAL jit = off")
-    return {
-        table: await conn.execute(REFRESH_SQL[table]) for table in rules.COLUMNS if table in touched.derived
-    }
+    derived = [table for table in rules.COLUMNS if table in touched.derived]
+    for name in sorted({name for table in derived for name in _NEEDS[table]}):
+        await conn.execute(f"DROP TABLE IF EXISTS {_temp(name)}")
+        await conn.execute(f"CREATE TEMP TABLE {_temp(name)} ON COMMIT DROP AS {INTERMEDIATE[name]}")
+        await conn.execute(f"ANALYZE {_temp(name)}")
+    return {table: await conn.execute(REFRESH_SQL[table]) for table in derived}
