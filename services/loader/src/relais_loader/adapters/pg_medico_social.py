@@ -22,9 +22,15 @@ previous one recomputes only what moved, and a re-sent file nothing. An ANN_ERRD
 ETs through ANN_PER_ERRD_EPRD on `Id Dépôt`; should a deposit id appear under several years in ANN_ERRD_EJ (not
 expected), the row of the mapping's year is taken, else the newest.
 
-Each refresh is one statement per table, in the style of pg_aggregates: rows whose values are unchanged are not
-rewritten, rows of the touched ETs that are no longer derived are deleted. SQL is composed once, at import, from
-constant column lists (identifiers only); the touched ETs are gathered in a temporary table.
+The ERRD, CA, dashboard and deposit-rate relations of the touched ETs are computed once per file into temporary
+tables; then each derived table is refreshed by one statement, in the style of pg_aggregates: rows whose values are
+unchanged are not rewritten, rows of the touched ETs that are no longer derived are deleted. SQL is composed once,
+at import, from constant column lists (identifiers only).
+
+Concurrency: loads of different sources are not serialised by the loader (its advisory lock is per source), and a
+recomputation must see every committed source row. So the hook first takes one advisory lock shared by all
+medico-social loads and reads only after it (each statement of a READ COMMITTED transaction sees what committed
+before it): of two concurrent files, the second to take the lock recomputes its ETs with the first's rows.
 """
 
 from __future__ import annotations
@@ -257,6 +263,7 @@ async def refresh_medico_social(conn: asyncpg.Connection, touched: TouchedMedico
     same transaction level (the id of that level identifies the rows the file wrote)."""
     if not touched.sources:
         return {}
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('diamant medico-social'))")
     # The id of the (sub)transaction that wrote the file's rows, read from a row written the same way.
     await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_MARKER} (x integer) ON COMMIT DROP")
     writer = await conn.fetchval(f"INSERT INTO {_MARKER} VALUES (1) RETURNING xmin::text")
