@@ -162,7 +162,7 @@ async def test_killed_in_the_middle_of_a_large_file_then_restarted_integrates_it
     assert await processed_files(db, [file_id(large)]) == {}
     # Nothing of the killed transaction is visible: the days before are intact, the month's days absent.
     assert await stored_counts(db, est.finess) == expected_counts(base, est, [before])
-    await concentrator.start()
+    await concentrator.start(timeout_s=120)  # the group rebalances around the dead member first
     outcomes = await wait_processed(db, [file_id(large)], concentrator)  # the event is delivered again
 
     assert outcomes == {file_id(large): "integrated"}

@@ -5,7 +5,7 @@ Fed passage by passage so that a file of any size is measured in one streaming p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -87,6 +87,68 @@ class CompletenessAccumulator:
                 self._expected[item] += 1
                 if value_of(passage):
                     self._filled[item] += 1
+
+    def add_all(self, passages: Sequence[Passage]) -> None:
+        """`add` for every passage, with the rules of `_RULES` unrolled into one loop: the same counts, at a
+        fraction of the cost (the integration's hot path: one call per batch rather than 18 rule calls per passage).
+        """
+        filled, expected = self._filled, self._expected
+        n = len(passages)
+        cp = commune = naissance = sexe = mode_entree = provenance = transport = transport_pec = motif = 0
+        gravite = da = actes = sortie = mode_sortie = dp = diagnosable = hospitalised = destination = (
+            orient
+        ) = 0
+        for p in passages:
+            if p.cp:
+                cp += 1
+            if p.commune:
+                commune += 1
+            if p.naissance or (p.unparsed and any(t == "NAISSANCE" for t, _ in p.unparsed)):
+                naissance += 1
+            if p.sexe:
+                sexe += 1
+            if p.mode_entree:
+                mode_entree += 1
+            if p.provenance:
+                provenance += 1
+            if p.transport:
+                transport += 1
+            if p.transport_pec:
+                transport_pec += 1
+            if p.motif:
+                motif += 1
+            if p.gravite:
+                gravite += 1
+            if p.da:
+                da += 1
+            if p.actes:
+                actes += 1
+            if p.sortie or (p.unparsed and any(t == "SORTIE" for t, _ in p.unparsed)):
+                sortie += 1
+            if p.mode_sortie:
+                mode_sortie += 1
+            if p.orient not in ORIENT_WITHOUT_DIAGNOSIS:
+                diagnosable += 1
+                if p.dp:
+                    dp += 1
+            if p.mode_sortie in HOSPITALISED:
+                hospitalised += 1
+                if p.destination:
+                    destination += 1
+                if p.orient:
+                    orient += 1
+        self.passages += n
+        counts = {
+            "CP": (cp, n), "COMMUNE": (commune, n), "NAISSANCE": (naissance, n), "SEXE": (sexe, n),
+            "ENTREE": (sum(1 for p in passages if p.entree), n), "MODE_ENTREE": (mode_entree, n),
+            "PROVENANCE": (provenance, n), "TRANSPORT": (transport, n), "TRANSPORT_PEC": (transport_pec, n),
+            "MOTIF": (motif, n), "GRAVITE": (gravite, n), "DP": (dp, diagnosable), "LISTE_DA": (da, n),
+            "LISTE_ACTES": (actes, n), "SORTIE": (sortie, n), "MODE_SORTIE": (mode_sortie, n),
+            "DESTINATION": (destination, hospitalised), "ORIENT": (orient, hospitalised),
+        }  # fmt: skip
+        for item, (item_filled, item_expected) in counts.items():
+            filled[item] += item_filled
+            expected[item] += item_expected
 
     def report(self) -> tuple[ItemCompleteness, ...]:
         return tuple(ItemCompleteness(i, self._filled[i], self._expected[i]) for i in PASSAGE_ITEMS)
