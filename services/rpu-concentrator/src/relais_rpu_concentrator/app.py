@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from faststream import FastStream
+from faststream import AckPolicy, FastStream
 from opentelemetry import trace
 
 from relais_contracts import RpuFileReceived, Topic
@@ -60,6 +60,10 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
         kafka.topic(Topic.RPU_FILE_RECEIVED),
         group_id=kafka.group("rpu-concentrator"),
         auto_offset_reset="earliest",
+        # One consumer per worker in the group, each committing its partitions' offsets after the handler: still
+        # at-least-once and in order per establishment (AckPolicy explicit, or faststream would ack first).
+        max_workers=settings.integration.concurrent_files,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_rpu_file_received(event: RpuFileReceived) -> None:
         integration = RpuIntegration(

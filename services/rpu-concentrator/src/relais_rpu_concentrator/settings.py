@@ -36,6 +36,9 @@ class IntegrationSettings(BaseSettings):
     batch_size: int = Field(default=5000, ge=1)
     # A covered window wider than this is refused (a DATEDEBUT typo would otherwise erase years of data).
     max_window_days: int = Field(default=400, ge=1)
+    # Files integrated at once, one per partition of rpu.file.received at most (files of one establishment share a
+    # partition, so they stay in order): one file's database waits are another's parsing time.
+    concurrent_files: int = Field(default=3, ge=1, le=16)
 
 
 # The ignore is for checks that see relais_platform as untyped (no py.typed); unused when it is typed.
