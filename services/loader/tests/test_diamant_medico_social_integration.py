@@ -6,6 +6,7 @@ below; replaying every file rewrites no row. The same order-independence on synt
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -46,7 +47,7 @@ MEDICO_SOCIAL = ("ANN_MS_TDP_ET", "ANN_ERRD_EJ_ET", "ANN_CA_EJ_ET", "ANN_ERRD_EJ
 
 
 @pytest.fixture(scope="module")
-async def conn(infra: Infra) -> AsyncIterator[asyncpg.Connection]:
+async def database(infra: Infra) -> AsyncIterator[str]:
     async with fresh_database(infra.database_url, "relais_diamant_ms") as url:
         connection = await asyncpg.connect(url)
         try:
@@ -59,9 +60,18 @@ async def conn(infra: Infra) -> AsyncIterator[asyncpg.Connection]:
                        categorie) VALUES ($1, $2, $3, '500')""",
                 [(A1, EJ_A, "EHPAD A1"), (A2, EJ_A, "IME A2"), (B1, EJ_B, "ESAT B1")],
             )
-            yield connection
         finally:
             await connection.close()
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def conn(database: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database)
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 async def referential(conn: asyncpg.Connection) -> Referential:
@@ -436,6 +446,43 @@ async def test_a_load_inside_a_savepoint_still_refreshes_what_it_changed(
         assert await load(conn, tmp_path, "ANN_MS_TDP_ET", newer, date(2026, 2, 2)) == "loaded"
     activite = await non_null(conn, "activite_medico_social")
     assert activite[(2024, A1)]["taux_realisation_activite"] == 0.87
+
+
+async def test_two_files_loaded_at_once_each_see_the_other_when_recomputing(
+    conn: asyncpg.Connection, database: str, tmp_path: Path
+) -> None:
+    """ANN_MS_TDP_ET and ANN_CA_EJ_ET loaded at the same time by two connections: the second recomputation waits for
+    the first file to commit and combines both (without the shared lock it would write A1 2024 without the
+    dashboard's rate, over the first file's row)."""
+    await empty(conn)
+    other = await asyncpg.connect(database)
+    try:
+        first = conn.transaction()
+        await first.start()
+        try:
+            await load(
+                conn, tmp_path, "ANN_MS_TDP_ET", TDP, date(2026, 1, 5)
+            )  # rows and recomputation, uncommitted
+            second = asyncio.create_task(load(other, tmp_path, "ANN_CA_EJ_ET", CA, date(2026, 1, 5)))
+            for _ in range(200):  # until the second load waits for a lock the first one holds
+                waiting = await conn.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = $1",
+                    other.get_server_pid(),
+                )
+                if waiting or second.done():
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting
+        finally:
+            await first.commit()
+        assert await second == "loaded"
+    finally:
+        await other.close()
+    activite = await non_null(conn, "activite_medico_social")
+    assert activite[(2024, A1)] == {
+        "taux_realisation_activite": 0.88,  # ANN_MS_TDP_ET
+        "taux_occupation_externat": 0.7,  # ANN_CA_EJ_ET
+    }
 
 
 async def test_synthetic_extracts_in_two_orders_give_the_same_tables(infra: Infra, tmp_path: Path) -> None:
