@@ -9,6 +9,8 @@ export UV_PYTHON_DOWNLOADS := never
 
 install:  ## Python toolchain and every workspace package (uv installs from PyPI)
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet --user uv
+	@# GnuPG encrypts the synthetic DIAMANT extracts exactly as DIAMANT's own GnuPG does (seed, tests, benchmarks).
+	@command -v gpg >/dev/null || { apt-get update -qq && apt-get install -y -qq gnupg; }
 	$(UV) sync --all-packages --frozen || $(UV) sync --all-packages
 
 up: install  ## Kafka, PostgreSQL, the SFTP inbox, migrations, sample data, the five services
