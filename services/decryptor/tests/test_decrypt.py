@@ -109,3 +109,40 @@ async def test_an_unencrypted_public_file_is_passed_on_after_its_integrity_check
     assert isinstance(outcome, FileDecrypted) and outcome.plaintext == ref
     blobs.path(ref).write_bytes(b"tampered")
     assert isinstance(await decrypt(event), FileRejected)
+
+
+async def test_an_unencrypted_diamant_file_is_refused_not_passed_on(
+    tmp_path: Path, platform_key: GpgKey
+) -> None:
+    # DIAMANT extracts arrive encrypted (`.CSV.gpg`); a plain `.CSV` in the DIAMANT inbox carries no OpenPGP integrity
+    # check and is not the producer's file: refused by name, kept, never passed on as the FINESS files are.
+    decrypt, blobs = use_case(tmp_path, platform_key)
+    ref = blobs.put_bytes(CSV)
+    event = FileFetched(
+        source_system=SourceSystem.DIAMANT,
+        file_name="ANN_RPU_2026_11_20.CSV",
+        remote_path="DIAMANT/incoming/ANN_RPU_2026_11_20.CSV",
+        file_id=ref.sha256,
+        blob=ref,
+        source="ANN_RPU",
+    )
+    outcome = await decrypt(event)
+    assert isinstance(outcome, FileRejected), outcome
+    assert outcome.stage is Stage.DECRYPT and outcome.file_name == "ANN_RPU_2026_11_20.CSV"
+    assert "non chiffré" in outcome.reason and outcome.blob == ref
+
+
+async def test_a_finess_file_is_not_encrypted_and_passes_on(tmp_path: Path, platform_key: GpgKey) -> None:
+    decrypt, blobs = use_case(tmp_path, platform_key)
+    ref = blobs.put_bytes(b"<xml/>")
+    name = "finess_cs1400102_stock_20261120-0400.xml.gz"
+    event = FileFetched(
+        source_system=SourceSystem.FINESS,
+        file_name=name,
+        remote_path=f"FINESS/incoming/{name}",
+        file_id=ref.sha256,
+        blob=ref,
+        source="cs1400102",
+    )
+    outcome = await decrypt(event)
+    assert isinstance(outcome, FileDecrypted) and outcome.plaintext == ref

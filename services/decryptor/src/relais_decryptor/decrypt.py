@@ -9,9 +9,13 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from relais_contracts import BlobRef, FileDecrypted, FileFetched, FileRejected, Stage
+from relais_contracts import BlobRef, FileDecrypted, FileFetched, FileRejected, SourceSystem, Stage
 from relais_decryptor.ports import DecryptionFailed, Decryptor, KeyStore
 from relais_platform.blobstore import BlobCorrupted, FileSystemBlobStore
+
+# Producers whose files always arrive encrypted: a plain file named like theirs is not theirs (and carries no
+# integrity check), so it is refused, never passed on as a public source's file is.
+ENCRYPTED_SYSTEMS = frozenset({SourceSystem.DIAMANT})
 
 
 def is_encrypted(file_name: str) -> bool:
@@ -37,6 +41,13 @@ class DecryptFile:
         except BlobCorrupted as error:
             return self._reject(event, f"fichier altéré depuis sa réception : {error}")
         if not is_encrypted(event.file_name):
+            if event.source_system in ENCRYPTED_SYSTEMS:
+                return self._reject(
+                    event,
+                    f"fichier {event.source_system.value} non chiffré : refusé (les extraits "
+                    f"{event.source_system.value} arrivent chiffrés OpenPGP, `.CSV.gpg`, et seul le chiffrement en "
+                    "garantit l'intégrité)",
+                )
             # Public sources (the FINESS referential) are not encrypted: integrity checked, passed on as they are.
             return self._decrypted(event, event.blob)
         key = await self._keys.private_key()
