@@ -4,8 +4,8 @@ fetcher, decryptor, transformer and loader run as processes on the real Kafka an
 inbox folder of the OpenSSH SFTP stand-in. A small synthetic FINESS referential is loaded first, then a batch of the
 11 DIAMANT extracts (GnuPG-encrypted, quirks on) with two broken files beside it:
 
-- a file encrypted to another key and a truncated file: rejection events naming the file and the reason, the
-  encrypted original kept in the blob store;
+- a file encrypted to another key and a truncated file (and, beyond the bar, a plain CSV named like an extract):
+  rejection events naming the file and the reason, the encrypted original kept in the blob store;
 - a blank `Année` and an unknown FINESS: the generator puts each on an early row of *every* extract (quirks on), so
   each health file's quality report in `loaded_file` must list them — and the file still loads;
 - every other file of the batch loads; the health-source tables are checked against an oracle written here, from
@@ -608,7 +608,7 @@ def assert_every_file_settled(outcomes: Outcomes, batch: Batch) -> None:
 def assert_refused_undecryptable(
     outcomes: Outcomes, path: Path, reason: str, blobs: FileSystemBlobStore
 ) -> None:
-    """One rejection event naming the file and why; the encrypted original kept, byte for byte."""
+    """One rejection event by the decryptor naming the file and why; the file as fetched kept, byte for byte."""
     name = path.name.removesuffix(".gpg")
     assert name not in outcomes.loaded, name
     (rejection,) = outcomes.rejected[name]
@@ -666,6 +666,9 @@ async def test_a_diamant_batch_goes_from_sftp_to_the_tables_with_broken_files_re
     truncated = tmp_path / f"ANN_SAE_{later}.CSV.gpg"
     whole = batch.encrypted[S.ANN_SAE].read_bytes()
     truncated.write_bytes(whole[: len(whole) // 2])
+    # Beyond the bar: a plain CSV named like an extract is not DIAMANT's (no OpenPGP, no integrity): refused too.
+    unencrypted = tmp_path / f"MEN_HAPI_{later}.CSV"
+    shutil.copyfile(batch.plaintexts[S.MEN_HAPI], unencrypted)
 
     # The referential first: a DIAMANT file is checked against the referential current when it is transformed.
     publish(batch.finess_files, stack.finess_inbox)
@@ -673,13 +676,14 @@ async def test_a_diamant_batch_goes_from_sftp_to_the_tables_with_broken_files_re
     assert all(outcomes.loaded[f.name][0].outcome == "loaded" for f in batch.finess_files), outcomes.rejected
 
     # 1 and 2. The batch and the broken files together.
-    dropped = [*batch.encrypted.values(), wrong_key, truncated]
+    dropped = [*batch.encrypted.values(), wrong_key, truncated, unencrypted]
     publish(dropped, stack.diamant_inbox)
     await stack.settle(path.name.removesuffix(".gpg") for path in dropped)
     assert_every_file_settled(outcomes, batch)
     blobs = FileSystemBlobStore(stack.var / "blobs")
     assert_refused_undecryptable(outcomes, wrong_key, "mauvaise clé", blobs)
     assert_refused_undecryptable(outcomes, truncated, "tronqué", blobs)
+    assert_refused_undecryptable(outcomes, unencrypted, "non chiffré", blobs)
     expectations = {source: expect(batch.plaintexts[source], source, ref) for source in HEALTH}
     await assert_quality_reports(conn, batch, expectations)
     await check_health_tables(conn, expectations, ref.ets)
