@@ -184,7 +184,9 @@ class Block:
     key_values: Callable[[dict[str, str], int, int | None], tuple[Any, ...]] | None = None
 
 
-def mapped(labels: dict[str, str], read: Callable[[str], Any] = number) -> Callable[[dict[str, str]], dict]:
+def mapped(
+    labels: dict[str, str], read: Callable[[str], Any] = number
+) -> Callable[[dict[str, str]], dict[str, Any]]:
     return lambda row: {column: read(row[label]) for label, column in labels.items()}
 
 
@@ -405,6 +407,11 @@ KEYS = {
 }
 
 
+# Per key, the candidate rows of one source for one table; per key, a table's stored row.
+Candidates = dict[tuple[Any, ...], list[dict[str, Any]]]
+StoredRows = dict[tuple[Any, ...], dict[str, Any]]
+
+
 # --- reading the database ----------------------------------------------------------------------------------------
 async def rows_by_key(conn: asyncpg.Connection, table: str) -> dict[tuple[Any, ...], dict[str, Any]]:
     key = KEYS.get(table, ("annee", ET))
@@ -422,7 +429,7 @@ async def snapshot(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]
 def assert_stored_rows(
     table: str,
     stored: dict[tuple[Any, ...], dict[str, Any]],
-    sources: list[dict[tuple[Any, ...], list[dict]]],
+    sources: list[Candidates],
 ) -> None:
     """Every stored row is expected and every expected row stored; each source's columns of it are one of that
     source's candidate rows (null where the source has no row for the key)."""
@@ -438,7 +445,9 @@ def assert_stored_rows(
                 assert all(v is None for v in actual.values()), (table, key, actual)
 
 
-def assert_aggregates(stored_et: dict[str, dict], stored_ej: dict[str, dict], ej_of: dict[str, str]) -> None:
+def assert_aggregates(
+    stored_et: dict[str, StoredRows], stored_ej: dict[str, StoredRows], ej_of: dict[str, str]
+) -> None:
     for target, source, periods in AGGREGATES:
         expected = aggregate(stored_et[source].values(), ej_of, periods, DMS_WEIGHTS)
         actual = stored_ej[target]
@@ -455,7 +464,7 @@ def assert_aggregates(stored_et: dict[str, dict], stored_ej: dict[str, dict], ej
 async def check_health_tables(
     conn: asyncpg.Connection, expectations: dict[DiamantSource, FileExpectation], ej_of: dict[str, str]
 ) -> None:
-    by_table: dict[str, list[dict[tuple[Any, ...], list[dict]]]] = defaultdict(list)
+    by_table: dict[str, list[Candidates]] = defaultdict(list)
     for source in HEALTH:
         for table, candidates in expectations[source].tables.items():
             by_table[table].append(candidates)
