@@ -139,3 +139,35 @@ def test_labels_are_listed_for_generators() -> None:
     ]
     with pytest.raises(KeyError):
         labels("NOT_A_SOURCE")
+
+
+def test_medico_social_labels_map_to_their_source_table_columns() -> None:
+    def mapping(source: str) -> dict[str, str]:
+        found = definition(source)
+        assert found is not None
+        (block,) = found.blocks
+        by_name = {f.name: f.label for g in found.generations for f in g.fields}
+        return {by_name[field]: column for field, column in (*block.keys, *block.values)}
+
+    tdp = mapping("ANN_MS_TDP_ET")
+    # Typographic apostrophes, as in the real files; both realisation rates kept for the rule to choose.
+    assert tdp["Taux de réalisation de l’activité Tout ESMS (Hors services CAMSP et CMPP)"] == (
+        "taux_realisation_activite_esms"
+    )
+    assert tdp["Taux de réalisation de l’activité CAMSP et CMPP"] == "taux_realisation_activite_camsp_cmpp"
+    assert tdp["Date d'entrée en vigueur du CPOM"] == "date_d_entree_en_vigueur"
+    assert len(tdp) == 2 + 17
+    errd = mapping("ANN_ERRD_EJ_ET")
+    assert errd["Id Dépôt"] == "id_depot"
+    assert errd["655 Quotes-parts de résultat sur opérations faites en commun"] == (
+        "contribution_frais_de_siege_groupement"
+    )
+    assert errd["Nombre ETP total réalisé ERRD"] == mapping("ANN_CA_EJ_ET")["Nombre ETP total réalisé CA"]
+    assert mapping("ANN_ERRD_EJ")["Fonds de roulement net global ERRD"] == "fonds_de_roulement"
+    assert mapping("ANN_PER_ERRD_EPRD") == {
+        "Année": "annee",
+        "Finess": ET,
+        "Id Dépôt": "id_depot",
+    }
+    kinds = {f.name: f.kind for f in definition("ANN_ERRD_EJ_ET").generations[0].fields}  # type: ignore[union-attr]
+    assert kinds["id_depot"] is Kind.INTEGER and kinds["etat_taux_occupation_global_errd"] is Kind.TEXT
