@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -67,8 +66,8 @@ class Outcomes:
     def __init__(self, bootstrap: str, namespace: str) -> None:
         self._topics = (namespace + Topic.FILE_LOADED.value, namespace + Topic.FILE_REJECTED.value)
         self._bootstrap = bootstrap
-        self.loaded: dict[str, list[FileLoaded]] = defaultdict(list)
-        self.rejected: dict[str, list[FileRejected]] = defaultdict(list)
+        self.loaded: dict[str, list[FileLoaded]] = {}
+        self.rejected: dict[str, list[FileRejected]] = {}
         self._consumer: AIOKafkaConsumer | None = None
 
     async def __aenter__(self) -> Outcomes:
@@ -92,10 +91,10 @@ class Outcomes:
                 assert record.value is not None
                 if partition.topic == self._topics[0]:
                     loaded = FileLoaded.model_validate_json(record.value)
-                    self.loaded[plaintext_name(loaded.file_name)].append(loaded)
+                    self.loaded.setdefault(plaintext_name(loaded.file_name), []).append(loaded)
                 else:
                     rejected = FileRejected.model_validate_json(record.value)
-                    self.rejected[plaintext_name(rejected.file_name)].append(rejected)
+                    self.rejected.setdefault(plaintext_name(rejected.file_name), []).append(rejected)
 
     def settled(self, names: Iterable[str]) -> bool:
         """Every named file (plaintext names) has been loaded or rejected at least once."""
