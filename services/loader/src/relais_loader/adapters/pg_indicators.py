@@ -10,9 +10,10 @@ cannot race.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from itertools import islice
 from typing import Any, Literal
 
 import asyncpg
@@ -106,43 +107,122 @@ async def table_shape(conn: asyncpg.Connection, table: str) -> TableShape:
     return TableShape(table, key, types)
 
 
-async def upsert_rows(conn: asyncpg.Connection, rows: Iterable[TableRow]) -> int:
-    """Write partial rows; rows of one table with the same columns and mode go in one COPY + INSERT, batches in
-    the order they first appear (so `ensure` rows of a parent written first precede the rows referencing them)."""
-    batches: dict[tuple[str, tuple[str, ...], Mode], list[Row]] = defaultdict(list)
-    for item in rows:
-        mode: Mode = item[2] if len(item) == 3 else "upsert"
-        batches[(item[0], tuple(sorted(item[1])), mode)].append(item[1])
-    shapes: dict[str, TableShape] = {}
-    written = 0
-    for (table, columns, mode), batch in batches.items():
-        shape = shapes.get(table) or await table_shape(conn, table)
-        shapes[table] = shape
-        # One statement cannot update a row twice: within a file the last row of a key wins (the transformer has
-        # already resolved and reported duplicates; this only keeps the database safe).
-        key = shape.key
-        unique: dict[tuple[Any, ...], Row] = {tuple([row.get(k) for k in key]): row for row in batch}
-        records = shape.records(columns, unique.values())
-        staging = f"staging_{table}"
-        await conn.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" (LIKE "{table}" INCLUDING DEFAULTS) ON COMMIT DROP'
-        )
-        await conn.execute(f'TRUNCATE "{staging}"')
-        await conn.copy_records_to_table(staging, records=records, columns=list(columns))
-        owned = [c for c in columns if c not in shape.key]
+# Rows read, grouped and converted per chunk: the loader's memory stays bounded whatever the file's size (a national
+# ANN_MS_TDP_ET blob is 177 MB of JSON lines; holding it grouped in memory peaked the loader at ~800 MB).
+CHUNK_ROWS = 20_000
+SEQUENCE = "relais_seq"  # staging column numbering rows in file order, so that the last row of a key wins
+
+BatchKey = tuple[str, tuple[str, ...], Mode]
+
+
+class _Batch:
+    """The rows of one table with the same columns and mode: one staging table, one COPY per chunk, one upsert."""
+
+    def __init__(self, shape: TableShape, columns: tuple[str, ...], mode: Mode, staging: str) -> None:
+        self.shape, self.columns, self.mode, self.staging = shape, columns, mode, staging
+        self.copied = 0
+        # Checked here, on the event loop, so an unknown column fails the load with its name before any COPY.
+        self.plan = [
+            (position, convert) for position, c in enumerate(columns) if (convert := shape.converter(c))
+        ]
+
+    def records(self, rows: list[list[Any]]) -> list[list[Any]]:
+        for values in rows:
+            for position, convert in self.plan:
+                value = values[position]
+                if value is not None:
+                    values[position] = convert(value)
+        return rows
+
+    def keys_sql(self) -> str:
+        """How many distinct keys the staging table holds (one row written per key)."""
+        conflict = ", ".join(f'"{c}"' for c in self.shape.key)
+        return f'SELECT count(*) FROM (SELECT 1 FROM "{self.staging}" GROUP BY {conflict}) AS k'
+
+    def upsert_sql(self, *, deduplicate: bool) -> str:
+        table, key, columns = self.shape.name, self.shape.key, self.columns
         quoted = ", ".join(f'"{c}"' for c in columns)
-        conflict = ", ".join(f'"{c}"' for c in shape.key)
-        if owned and mode == "upsert":
+        conflict = ", ".join(f'"{c}"' for c in key)
+        owned = [c for c in columns if c not in key]
+        if owned and self.mode == "upsert":
             assignments = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in owned)
             changed = " OR ".join(f'"{table}"."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in owned)
             action = f"DO UPDATE SET {assignments} WHERE {changed}"
         else:
             action = "DO NOTHING"
-        await conn.execute(
-            f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM "{staging}" ON CONFLICT ({conflict}) {action}'
+        # One statement cannot update a row twice: within a file the last row of a key wins (the transformer has
+        # already resolved and reported duplicates; this only keeps the database safe). The latest row of each key
+        # is found on the narrow (key, sequence) columns, so the wide rows are never sorted.
+        latest = f' WHERE {SEQUENCE} IN (SELECT max({SEQUENCE}) FROM "{self.staging}" GROUP BY {conflict})'
+        return (
+            f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM "{self.staging}"'
+            f"{latest if deduplicate else ''} ON CONFLICT ({conflict}) {action}"
         )
-        written += len(records)
+
+
+def _read_chunk(
+    rows: Iterator[TableRow], size: int, canonical: dict[tuple[str, ...], tuple[str, ...]]
+) -> dict[BatchKey, list[list[Any]]]:
+    """The next `size` rows, grouped by batch in order of first appearance, as value lists in the batch's column
+    order (sorted names, so the same columns in another order are the same batch). Runs in a worker thread."""
+    chunk: dict[BatchKey, list[list[Any]]] = {}
+    for item in islice(rows, size):
+        row = item[1]
+        names = tuple(row)
+        columns = canonical.get(names)
+        if columns is None:
+            columns = canonical[names] = tuple(sorted(names))
+        mode: Mode = item[2] if len(item) == 3 else "upsert"
+        values = list(row.values()) if columns == names else [row[c] for c in columns]
+        batch = chunk.get((item[0], columns, mode))
+        if batch is None:
+            chunk[(item[0], columns, mode)] = [values]
+        else:
+            batch.append(values)
+    return chunk
+
+
+async def upsert_rows(
+    conn: asyncpg.Connection, rows: Iterable[TableRow], *, chunk_rows: int = CHUNK_ROWS
+) -> int:
+    """Write partial rows; rows of one table with the same columns and mode go in one staging table + INSERT, batches
+    in the order they first appear (so `ensure` rows of a parent written first precede the rows referencing them).
+
+    The rows are consumed `chunk_rows` at a time in a worker thread (parsing and converting is CPU work that must not
+    stall the event loop, whose Kafka heartbeats keep the consumer in its group) and copied as they come."""
+    source = iter(rows)
+    canonical: dict[tuple[str, ...], tuple[str, ...]] = {}
+    batches: dict[BatchKey, _Batch] = {}
+    shapes: dict[str, TableShape] = {}
+    while chunk := await asyncio.to_thread(_read_chunk, source, chunk_rows, canonical):
+        for key, values in chunk.items():
+            batch = batches.get(key)
+            if batch is None:
+                batch = batches[key] = await _open_batch(conn, key, shapes, len(batches))
+            records = await asyncio.to_thread(batch.records, values)
+            await conn.copy_records_to_table(batch.staging, records=records, columns=list(batch.columns))
+            batch.copied += len(records)
+    written = 0
+    for batch in batches.values():
+        keys = await conn.fetchval(batch.keys_sql())
+        await conn.execute(batch.upsert_sql(deduplicate=keys < batch.copied))
+        written += keys
     return written
+
+
+async def _open_batch(
+    conn: asyncpg.Connection, key: BatchKey, shapes: dict[str, TableShape], index: int
+) -> _Batch:
+    table, columns, mode = key
+    shape = shapes.get(table) or await table_shape(conn, table)
+    shapes[table] = shape
+    batch = _Batch(shape, columns, mode, f"staging_{index}_{table}"[:63])
+    await conn.execute(
+        f'CREATE TEMP TABLE IF NOT EXISTS "{batch.staging}" (LIKE "{table}" INCLUDING DEFAULTS, {SEQUENCE} bigserial) '
+        "ON COMMIT DROP"
+    )
+    await conn.execute(f'TRUNCATE "{batch.staging}"')
+    return batch
 
 
 async def load_file(
