@@ -194,14 +194,25 @@ async def upsert_rows(
     canonical: dict[tuple[str, ...], tuple[str, ...]] = {}
     batches: dict[BatchKey, _Batch] = {}
     shapes: dict[str, TableShape] = {}
-    while chunk := await asyncio.to_thread(_read_chunk, source, chunk_rows, canonical):
-        for key, values in chunk.items():
-            batch = batches.get(key)
-            if batch is None:
-                batch = batches[key] = await _open_batch(conn, key, shapes, len(batches))
-            records = await asyncio.to_thread(batch.records, values)
-            await conn.copy_records_to_table(batch.staging, records=records, columns=list(batch.columns))
-            batch.copied += len(records)
+
+    def read() -> asyncio.Future[dict[BatchKey, list[list[Any]]]]:
+        return asyncio.ensure_future(asyncio.to_thread(_read_chunk, source, chunk_rows, canonical))
+
+    # The next chunk is read while the current one is copied (PostgreSQL works on the COPY meanwhile).
+    pending = read()
+    try:
+        while chunk := await pending:
+            pending = read()
+            for key, values in chunk.items():
+                batch = batches.get(key)
+                if batch is None:
+                    batch = batches[key] = await _open_batch(conn, key, shapes, len(batches))
+                records = await asyncio.to_thread(batch.records, values)
+                await conn.copy_records_to_table(batch.staging, records=records, columns=list(batch.columns))
+                batch.copied += len(records)
+    finally:
+        # A failed COPY leaves a read in flight: let it finish before the caller closes the rows' source.
+        await asyncio.gather(pending, return_exceptions=True)
     written = 0
     for batch in batches.values():
         keys = await conn.fetchval(batch.keys_sql())
