@@ -167,17 +167,19 @@ async def run_year(args: argparse.Namespace, work: Path) -> None:
     region = with_annual_total(
         synthetic_region(args.seed, args.etablissements, DEPARTEMENTS, invalid_rate=0.01), args.rpus
     )
-    log(f"generating {args.year}: {args.etablissements} establishments, ~{args.rpus:,} RPU, monthly files")
-    generated_at = time.perf_counter()
-    generated = generate_year(region, args.year, work / "files", workers=2)
-    files = [g.path for g in generated]
-    records = sum(g.records for g in generated)
-    size_mb = sum(p.stat().st_size for p in files) / 1e6
-    log(
-        f"generated {len(files)} files, {records:,} RPU, {size_mb:,.0f} MB in {time.perf_counter() - generated_at:.0f} s"
-    )
-
+    # The infrastructure first: a broker that cannot be reached fails the run before minutes of generation.
     async with bench_stack("rpu", work) as bench:
+        log(
+            f"generating {args.year}: {args.etablissements} establishments, ~{args.rpus:,} RPU, monthly files"
+        )
+        generated_at = time.perf_counter()
+        generated = generate_year(region, args.year, work / "files", workers=2)
+        files = [g.path for g in generated]
+        records = sum(g.records for g in generated)
+        size_mb = sum(p.stat().st_size for p in files) / 1e6
+        log(
+            f"generated {len(files)} files, {records:,} RPU, {size_mb:,.0f} MB in {time.perf_counter() - generated_at:.0f} s"
+        )
         concentrator = await start_concentrator(bench)
         try:
             elapsed, rpu, peak = await integrate(bench, concentrator, files, args)
@@ -205,12 +207,12 @@ async def run_big_file(args: argparse.Namespace, work: Path) -> None:
     first, last = date(args.year, 1, 1), date(args.year, 12, 31)
     path = work / "files" / est.finess / f"RPU_{est.finess}_{args.year % 100:02d}1231.xml"
     path.parent.mkdir(parents=True)
-    log(f"generating one file of ~{passages:,} RPU (~{args.big_file_mb} MB)")
-    header = RpuHeader(est.finess, "0", None, first, last)
-    records = write_days(path, region, est, first, last, header)
-    size_mb = path.stat().st_size / 1e6
-    log(f"generated {path.name}: {records:,} RPU, {size_mb:,.0f} MB")
     async with bench_stack("rpu_big", work) as bench:
+        log(f"generating one file of ~{passages:,} RPU (~{args.big_file_mb} MB)")
+        header = RpuHeader(est.finess, "0", None, first, last)
+        records = write_days(path, region, est, first, last, header)
+        size_mb = path.stat().st_size / 1e6
+        log(f"generated {path.name}: {records:,} RPU, {size_mb:,.0f} MB")
         concentrator = await start_concentrator(bench)
         try:
             elapsed, rpu, peak = await integrate(bench, concentrator, [path], args)
