@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-from relais_contracts.rows import Mode, Row, TableRow
+from relais_contracts.rows import Mode, TableRow
 from relais_loader.adapters.pg_aggregates import TouchedEtablissements, refresh_aggregates
 from relais_loader.adapters.pg_medico_social import TouchedMedicoSocial, refresh_medico_social
 
@@ -65,23 +65,6 @@ class TableShape:
         if column not in self.types:
             raise KeyError(f"la table {self.name} n'a pas de colonne {column!r}")
         return _CONVERTERS.get(self.types[column])
-
-    def convert(self, column: str, value: Any) -> Any:
-        convert = self.converter(column)
-        return value if convert is None else convert(value)
-
-    def records(self, columns: tuple[str, ...], rows: Iterable[Row]) -> list[tuple[Any, ...]]:
-        """Rows as COPY records in `columns` order, each value converted once by a converter chosen once."""
-        plan = [(position, convert) for position, c in enumerate(columns) if (convert := self.converter(c))]
-        records = []
-        for row in rows:
-            values = [row[c] for c in columns]
-            for position, convert in plan:
-                value = values[position]
-                if value is not None:
-                    values[position] = convert(value)
-            records.append(tuple(values))
-        return records
 
 
 async def table_shape(conn: asyncpg.Connection, table: str) -> TableShape:
