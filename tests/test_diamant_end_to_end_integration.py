@@ -2,12 +2,13 @@
 
 fetcher, decryptor, transformer and loader run as processes on the real Kafka and PostgreSQL; files arrive in an
 inbox folder of the OpenSSH SFTP stand-in. A small synthetic FINESS referential is loaded first, then a batch of the
-11 DIAMANT extracts (GnuPG-encrypted, quirks on) with two broken files beside it:
+11 DIAMANT extracts (GnuPG-encrypted, quirks on) with broken files beside it:
 
 - a file encrypted to another key and a truncated file (and, beyond the bar, a plain CSV named like an extract):
   rejection events naming the file and the reason, the encrypted original kept in the blob store;
 - a blank `Année` and an unknown FINESS: the generator puts each on an early row of *every* extract (quirks on), so
-  each health file's quality report in `loaded_file` must list them — and the file still loads;
+  each health file's quality report in `loaded_file` must list them (an unknown FINESS when its row's year is in
+  the window: out-of-window rows are dropped first) — and the file still loads;
 - every other file of the batch loads; the health-source tables are checked against an oracle written here, from
   the spec (shared/specs/diamant.md §4–§6) alone: stdlib `csv` over the plain CSVs the generator kept, never the
   project's transform code.
@@ -52,7 +53,14 @@ from relais_finess.synthetic import SyntheticReferential
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_testing.gpg import GpgKey
 from relais_testing.infra import Infra, SftpServer, fresh_database
-from relais_testing.pipeline import Outcomes, fetcher_sftp_env, publish, sftp_inbox, wait_until
+from relais_testing.pipeline import (
+    Outcomes,
+    delete_namespace_topics,
+    fetcher_sftp_env,
+    publish,
+    sftp_inbox,
+    wait_until,
+)
 from relais_testing.processes import ServiceProcesses
 
 pytestmark = pytest.mark.integration
@@ -548,6 +556,7 @@ async def stack(
             finally:
                 processes.stop()
                 await conn.close()
+                await delete_namespace_topics(infra.kafka_bootstrap, namespace)
     finally:
         shutil.rmtree(finess_inbox, ignore_errors=True)
         shutil.rmtree(diamant_inbox, ignore_errors=True)

@@ -5,6 +5,7 @@ one namespace. Shared by the end-to-end tests and the benchmarks."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -12,10 +13,13 @@ from pathlib import Path
 from types import TracebackType
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from relais_contracts import FileLoaded, FileRejected, Topic
 from relais_testing.infra import SftpServer
 from relais_testing.processes import ServiceProcesses
+
+log = logging.getLogger(__name__)
 
 
 def sftp_inbox(sftp: SftpServer, kind: str, folder: str) -> tuple[Path, str]:
@@ -134,3 +138,31 @@ async def wait_until(
                 logs = "\n".join(f"--- {s}\n{processes.log(s)[-2500:]}" for s in processes.started)
             raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}\n{detail}\n{logs}")
         await asyncio.sleep(interval_s)
+
+
+async def delete_namespace_topics(bootstrap: str, namespace: str, timeout_s: float = 20.0) -> list[str]:
+    """Delete the topics of one test's namespace (`<namespace>pipeline.…` and their dead-letter topics); returns
+    their names. Best effort, bounded: a test cleans up after itself but never fails for it.
+
+    The local broker keeps its data across restarts, and every namespace creates the full set of topics (3
+    partitions each): left behind, thousands of partitions accumulate until a full metadata request no longer fits
+    the broker's 512 MB heap and every client sees it fenced."""
+    if not namespace:
+        raise ValueError("refusing to delete the topics of the default namespace")
+
+    async def delete() -> list[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="relais-test-cleanup")
+        await admin.start()
+        try:
+            names = [t for t in await admin.list_topics() if t.startswith(namespace)]
+            if names:
+                await admin.delete_topics(names)
+            return names
+        finally:
+            await admin.close()
+
+    try:
+        return await asyncio.wait_for(delete(), timeout_s)
+    except Exception as error:  # cleanup must not hide the test's own outcome
+        log.warning("could not delete the topics of namespace %s: %r", namespace, error)
+        return []
