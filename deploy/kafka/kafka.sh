@@ -60,7 +60,7 @@ start() {
     cluster_id=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid)
     java -cp "$libs/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$state/server.properties" >/dev/null
   fi
-  nohup java -Xms128m -Xmx${RELAIS_KAFKA_HEAP:-512m} -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  nohup java -Xms128m -Xmx${RELAIS_KAFKA_HEAP:-1g} -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Dkafka.logs.dir="$state/logs" -Dlog4j2.configurationFile="$here/log4j2.properties" \
     -cp "$libs/*" kafka.Kafka "$state/server.properties" >"$state/logs/stdout.log" 2>&1 &
   echo $! > "$pidfile"

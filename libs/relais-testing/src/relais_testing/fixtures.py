@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -10,6 +11,7 @@ import pytest
 
 from relais_testing.gpg import GpgKey, make_gpg_key
 from relais_testing.infra import Infra, SftpServer, fresh_database, provide_infra, provide_sftp
+from relais_testing.pipeline import delete_topics_named_after
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +20,13 @@ def infra() -> Iterator[Infra]:
         yield provided
 
 
+# What a session used on the broker, so its topics are deleted when it ends (see pytest_sessionfinish).
+_SESSION_KAFKA: dict[str, object] = {"bootstrap": None, "suffixes": set()}
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(infra: Infra) -> str:
+    _SESSION_KAFKA["bootstrap"] = infra.kafka_bootstrap
     return infra.kafka_bootstrap
 
 
@@ -46,8 +53,22 @@ def sftp_server() -> SftpServer:
 
 @pytest.fixture
 def unique() -> str:
-    """A short unique suffix for topics, groups and rows of one test."""
-    return uuid.uuid4().hex[:8]
+    """A short unique suffix for topics, groups and rows of one test; its topics are deleted at session end."""
+    suffix = uuid.uuid4().hex[:8]
+    suffixes = _SESSION_KAFKA["suffixes"]
+    assert isinstance(suffixes, set)
+    suffixes.add(suffix)
+    return suffix
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Delete every topic named after a test's unique suffix.
+
+    The local broker keeps its data across runs and each test namespace creates the full topic set: left behind,
+    thousands of partitions accumulate until the broker's heap no longer holds its metadata."""
+    bootstrap, suffixes = _SESSION_KAFKA["bootstrap"], _SESSION_KAFKA["suffixes"]
+    if isinstance(bootstrap, str) and isinstance(suffixes, set) and suffixes:
+        asyncio.run(delete_topics_named_after(bootstrap, suffixes))
 
 
 @pytest.fixture(scope="session")

@@ -140,13 +140,34 @@ async def wait_until(
         await asyncio.sleep(interval_s)
 
 
+async def delete_topics_named_after(bootstrap: str, fragments: set[str], timeout_s: float = 60.0) -> list[str]:
+    """Delete every topic whose name contains one of `fragments` (tests' unique suffixes); best effort, bounded."""
+
+    async def delete() -> list[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="relais-test-cleanup")
+        await admin.start()
+        try:
+            names = [t for t in await admin.list_topics() if any(f in t for f in fragments)]
+            for start in range(0, len(names), 200):
+                await admin.delete_topics(names[start : start + 200])
+            return names
+        finally:
+            await admin.close()
+
+    try:
+        return await asyncio.wait_for(delete(), timeout_s)
+    except Exception as error:  # cleanup must never hide the tests' own outcome
+        log.warning("could not delete the tests' topics: %r", error)
+        return []
+
+
 async def delete_namespace_topics(bootstrap: str, namespace: str, timeout_s: float = 20.0) -> list[str]:
     """Delete the topics of one test's namespace (`<namespace>pipeline.…` and their dead-letter topics); returns
     their names. Best effort, bounded: a test cleans up after itself but never fails for it.
 
     The local broker keeps its data across restarts, and every namespace creates the full set of topics (3
     partitions each): left behind, thousands of partitions accumulate until a full metadata request no longer fits
-    the broker's 512 MB heap and every client sees it fenced."""
+    the broker's heap and every client sees it fenced."""
     if not namespace:
         raise ValueError("refusing to delete the topics of the default namespace")
 
