@@ -167,8 +167,13 @@ def covered_days(header: RpuHeader, passages: Iterable[Passage]) -> frozenset[da
             first = day
         if last is None or day > last:
             last = day
+    return covered_days_between(header, first, last)
+
+
+def covered_days_between(header: RpuHeader, first_entree: date | None, last_entree: date | None) -> frozenset[date]:
+    """The same, when the first and last ENTREE days are already known (a streaming reader tracks them)."""
     days = set(_span(header.date_debut, header.date_fin))
-    days.update(_span(first, last))
+    days.update(_span(first_entree, last_entree))
     return frozenset(days)
 
 

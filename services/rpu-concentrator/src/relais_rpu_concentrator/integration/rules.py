@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from relais_rpu import RpuHeader
+from relais_rpu.completeness import covered_days_between
 
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 # A monthly catch-up covers 31 days and a yearly one 366; a window wider than this is a typing error in
@@ -50,19 +51,8 @@ def order_key(header: RpuHeader, received_at: datetime) -> OrderKey:
 
 def covered_days(header: RpuHeader, entree_days: tuple[date, date] | None) -> list[date]:
     """Header window ∪ [first ENTREE day, last ENTREE day], sorted. A half-open header covers its known day."""
-    days: set[date] = set(_span(header.date_debut, header.date_fin))
-    if entree_days is not None:
-        days.update(_span(*entree_days))
-    return sorted(days)
-
-
-def _span(start: date | None, end: date | None) -> Iterable[date]:
-    start, end = start or end, end or start
-    if start is None or end is None:
-        return ()
-    if end < start:
-        start, end = end, start
-    return (start + timedelta(days=n) for n in range((end - start).days + 1))
+    first, last = entree_days if entree_days is not None else (None, None)
+    return sorted(covered_days_between(header, first, last))
 
 
 def check_window(days: list[date], limit: int = MAX_WINDOW_DAYS) -> None:
