@@ -19,68 +19,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
-from harness import BenchStack, bench_stack, local_sftp, log, sftp_inbox, wait_until
+from harness import bench_stack, local_sftp, log, wait_until
 from pandas_baseline import load_with_pandas
 
 from relais_cli.generate import write_diamant_extracts, write_finess_files
 from relais_cli.keys import ensure_platform_key
-from relais_contracts import FileLoaded, FileRejected, Topic
 from relais_diamant.synthetic import Quirks, establishments_from, referential_for
+from relais_testing.pipeline import Outcomes, fetcher_sftp_env, plaintext_name, publish, sftp_inbox
 
 PIPELINE = ("fetcher", "decryptor", "transformer", "loader")
-
-
-def publish(files: list[Path], inbox: Path) -> None:
-    """Each file appears whole (copy beside, then one rename), as a real SFTP upload-then-rename does."""
-    for path in files:
-        staging = inbox / f".{path.name}.part"
-        shutil.copyfile(path, staging)
-        shutil.chown(staging, "relais-dnum")
-        staging.replace(inbox / path.name)
-
-
-def plaintext_name(file_name: str) -> str:
-    """Files keep their name through the pipeline, less `.gpg` once decrypted."""
-    return file_name.removesuffix(".gpg")
-
-
-class Outcomes:
-    """What the pipeline said of each file: loaded (with outcome and rows) or rejected (with reason)."""
-
-    def __init__(self, bench: BenchStack) -> None:
-        self._bench = bench
-        self.loaded: dict[str, FileLoaded] = {}
-        self.rejected: dict[str, FileRejected] = {}
-        self._consumer: AIOKafkaConsumer | None = None
-
-    async def start(self) -> None:
-        ns = self._bench.namespace
-        self._consumer = AIOKafkaConsumer(
-            ns + Topic.FILE_LOADED.value,
-            ns + Topic.FILE_REJECTED.value,
-            bootstrap_servers=self._bench.infra.kafka_bootstrap,
-            auto_offset_reset="earliest",
-        )
-        await self._consumer.start()
-
-    async def poll(self) -> None:
-        assert self._consumer is not None
-        for partition, records in (await self._consumer.getmany(timeout_ms=100)).items():
-            for record in records:
-                if partition.topic.endswith(Topic.FILE_LOADED.value):
-                    loaded = FileLoaded.model_validate_json(record.value)
-                    self.loaded[plaintext_name(loaded.file_name)] = loaded
-                else:
-                    rejected = FileRejected.model_validate_json(record.value)
-                    self.rejected[plaintext_name(rejected.file_name)] = rejected
-
-    def done(self, names: set[str]) -> bool:
-        return names <= (set(self.loaded) | set(self.rejected))
-
-    async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -92,7 +39,9 @@ async def run(args: argparse.Namespace) -> None:
     try:
         async with bench_stack("diamant", work) as bench:
             private_key, public_key = ensure_platform_key(work / "keys")
-            log(f"generating: {args.sanitaires} health + {args.medico_sociaux} medico-social ETs, years {years}")
+            log(
+                f"generating: {args.sanitaires} health + {args.medico_sociaux} medico-social ETs, years {years}"
+            )
             generated_at = time.perf_counter()
             referential, entites = referential_for(args.seed, args.sanitaires, args.medico_sociaux)
             chosen = establishments_from(referential, args.seed, args.sanitaires, args.medico_sociaux)
@@ -122,26 +71,18 @@ async def run(args: argparse.Namespace) -> None:
             processes = bench.start(
                 PIPELINE,
                 {
-                    "RELAIS_FETCHER_SFTP_PORT": str(sftp.port),
-                    "RELAIS_FETCHER_SFTP_CLIENT_KEY": str(sftp.client_key),
-                    "RELAIS_FETCHER_SFTP_KNOWN_HOSTS": str(sftp.known_hosts),
-                    "RELAIS_FETCHER_SFTP_INBOX": diamant_remote,
-                    "RELAIS_FETCHER_FINESS_INBOX": finess_remote,
-                    "RELAIS_FETCHER_POLL_INTERVAL_S": "1",
-                    "RELAIS_FETCHER_PARTIAL_DIR": str(bench.var / "partial"),
+                    **fetcher_sftp_env(sftp, diamant_remote, finess_remote, bench.var),
                     "RELAIS_DECRYPTOR_KEY_STORE": "file",
                     "RELAIS_DECRYPTOR_PRIVATE_KEY_FILE": str(private_key),
                     "RELAIS_TRANSFORMER_REFERENCE_YEAR": str(extraction.year),
                 },
             )
             await processes.wait_healthy(timeout_s=120)
-            outcomes = Outcomes(bench)
-            await outcomes.start()
-            try:
+            async with Outcomes(bench.infra.kafka_bootstrap, bench.namespace) as outcomes:
 
                 async def done(names: set[str]) -> bool:
                     await outcomes.poll()
-                    return outcomes.done(names)
+                    return outcomes.settled(names)
 
                 log("loading the FINESS referential (untimed)")
                 publish(finess_files, finess_inbox)
@@ -159,18 +100,18 @@ async def run(args: argparse.Namespace) -> None:
                 await wait_until(lambda: done(names), args.timeout, "the DIAMANT batch", bench, progress)
                 batch_s = time.perf_counter() - started
                 peaks = bench.peak_rss()
-            finally:
-                await outcomes.stop()
             for name in sorted(names):
                 if name in outcomes.loaded:
-                    event = outcomes.loaded[name]
+                    event = outcomes.loaded[name][-1]
                     print(f"{name:45s} {event.outcome:15s} {event.rows_written:>10,} rows")
                 else:
-                    print(f"{name:45s} rejected        {outcomes.rejected[name].reason}")
+                    print(f"{name:45s} rejected        {outcomes.rejected[name][-1].reason}")
             processes.stop()
 
             log("baseline: pandas read_csv + to_sql full replace of the same plain CSVs")
-            baseline_s, baseline_rows = await asyncio.to_thread(load_with_pandas, bench.database_url, plaintexts)
+            baseline_s, baseline_rows = await asyncio.to_thread(
+                load_with_pandas, bench.database_url, plaintexts
+            )
             print(f"baseline loaded {baseline_rows:,} rows in {baseline_s:.1f} s")
             for service, mb in sorted(peaks.items()):
                 print(f"peak RSS {service}: {mb:.0f} MB")
@@ -187,12 +128,16 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sanitaires", type=int, default=3500, help="health ETs")
     parser.add_argument("--medico-sociaux", type=int, default=40000, help="medico-social ETs")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", action="store_true", help="keep the generated files and service logs")
-    parser.add_argument("--timeout", type=float, default=900, help="seconds before the batch is declared stuck")
+    parser.add_argument(
+        "--timeout", type=float, default=900, help="seconds before the batch is declared stuck"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -7,7 +7,6 @@ namespace and inbox folders, so it can run beside a live `make up` stack without
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 import time
 import uuid
@@ -83,14 +82,6 @@ async def bench_stack(name: str, work: Path) -> AsyncIterator[BenchStack]:
             finally:
                 if bench.processes is not None:
                     bench.processes.stop()
-
-
-def sftp_inbox(sftp: SftpServer, kind: str, folder: str) -> tuple[Path, str]:
-    """A fresh folder under `<kind>/incoming` of the local SFTP server: (path on disk, path for the fetcher)."""
-    path = sftp.inbox.parent.parent / kind / "incoming" / folder
-    path.mkdir(parents=True)
-    shutil.chown(path, "relais-dnum")
-    return path, f"{kind}/incoming/{folder}"
 
 
 def local_sftp() -> SftpServer:
