@@ -23,8 +23,8 @@ from relais_rpu.write import (
     DEFAULT_LAYOUT,
     OscourLayout,
     Target,
-    _list,
     _needs_escape,
+    _plain_clinical_items,
     element,
     escape,
     prolog,
@@ -76,21 +76,7 @@ def render_atih(passage: Passage, code_geo: str, age: int | None, *, seconds: bo
     return (
         f"<PATIENT>\n  <CODE_GEO>{code_geo}</CODE_GEO>"
         f"\n  {'<AGE/>' if age is None else f'<AGE>{age}</AGE>'}"
-        f"\n  {f'<SEXE>{p.sexe}</SEXE>' if p.sexe else '<SEXE/>'}"
-        f"\n  <ENTREE>{format_datetime(p.entree, seconds=seconds)}</ENTREE>"
-        f"\n  {f'<MODE_ENTREE>{p.mode_entree}</MODE_ENTREE>' if p.mode_entree else '<MODE_ENTREE/>'}"
-        f"\n  {f'<PROVENANCE>{p.provenance}</PROVENANCE>' if p.provenance else '<PROVENANCE/>'}"
-        f"\n  {f'<TRANSPORT>{p.transport}</TRANSPORT>' if p.transport else '<TRANSPORT/>'}"
-        f"\n  {f'<TRANSPORT_PEC>{p.transport_pec}</TRANSPORT_PEC>' if p.transport_pec else '<TRANSPORT_PEC/>'}"
-        f"\n  {f'<MOTIF>{p.motif}</MOTIF>' if p.motif else '<MOTIF/>'}"
-        f"\n  {f'<GRAVITE>{p.gravite}</GRAVITE>' if p.gravite else '<GRAVITE/>'}"
-        f"\n  {f'<DP>{p.dp}</DP>' if p.dp else '<DP/>'}"
-        f"\n  {_list('LISTE_DA', 'DA', p.da)}\n  {_list('LISTE_ACTES', 'ACTE', p.actes)}"
-        f"\n  {f'<SORTIE>{format_datetime(p.sortie, seconds=seconds)}</SORTIE>' if p.sortie else '<SORTIE/>'}"
-        f"\n  {f'<MODE_SORTIE>{p.mode_sortie}</MODE_SORTIE>' if p.mode_sortie else '<MODE_SORTIE/>'}"
-        f"\n  {f'<DESTINATION>{p.destination}</DESTINATION>' if p.destination else '<DESTINATION/>'}"
-        f"\n  {f'<ORIENT>{p.orient}</ORIENT>' if p.orient else '<ORIENT/>'}"
-        "\n</PATIENT>\n"
+        f"\n  {_plain_clinical_items(p, seconds)}\n</PATIENT>\n"
     )
 
 

@@ -120,7 +120,15 @@ def render_passage(passage: Passage, *, seconds: bool = False) -> str:
         f"<PATIENT>\n  {f'<CP>{p.cp}</CP>' if p.cp else '<CP/>'}"
         f"\n  {f'<COMMUNE>{p.commune}</COMMUNE>' if p.commune else '<COMMUNE/>'}"
         f"\n  {f'<NAISSANCE>{format_date(p.naissance)}</NAISSANCE>' if p.naissance else '<NAISSANCE/>'}"
-        f"\n  {f'<SEXE>{p.sexe}</SEXE>' if p.sexe else '<SEXE/>'}"
+        f"\n  {_plain_clinical_items(p, seconds)}\n</PATIENT>\n"
+    )
+
+
+def _plain_clinical_items(p: Passage, seconds: bool) -> str:
+    """SEXE … ORIENT of a passage without markup characters, as one string (hot path of both writers: the OSCOUR
+    and the anonymised ATIH PATIENT differ only in the identifying items that precede these)."""
+    return (
+        f"{f'<SEXE>{p.sexe}</SEXE>' if p.sexe else '<SEXE/>'}"
         f"\n  <ENTREE>{format_datetime(p.entree, seconds=seconds)}</ENTREE>"
         f"\n  {f'<MODE_ENTREE>{p.mode_entree}</MODE_ENTREE>' if p.mode_entree else '<MODE_ENTREE/>'}"
         f"\n  {f'<PROVENANCE>{p.provenance}</PROVENANCE>' if p.provenance else '<PROVENANCE/>'}"
@@ -134,7 +142,6 @@ def render_passage(passage: Passage, *, seconds: bool = False) -> str:
         f"\n  {f'<MODE_SORTIE>{p.mode_sortie}</MODE_SORTIE>' if p.mode_sortie else '<MODE_SORTIE/>'}"
         f"\n  {f'<DESTINATION>{p.destination}</DESTINATION>' if p.destination else '<DESTINATION/>'}"
         f"\n  {f'<ORIENT>{p.orient}</ORIENT>' if p.orient else '<ORIENT/>'}"
-        "\n</PATIENT>\n"
     )
 
 
