@@ -19,7 +19,7 @@ from relais_rpu.synthetic import day_records, synthetic_region
 from relais_rpu.synthetic_files import write_days
 from relais_rpu_concentrator.adapters.fs_receipts import FileSystemReceipts
 from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
-from relais_rpu_concentrator.integration.use_case import RpuIntegration
+from relais_rpu_concentrator.integration.use_case import FileSettlement, RpuIntegration
 
 pytestmark = pytest.mark.integration
 
@@ -44,9 +44,10 @@ async def test_stats_count_files_and_rpu_per_establishment_and_day(
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         integration = RpuIntegration(
-            store=PostgresPassageStore(pool), blobs=blobs, receipts=FileSystemReceipts(tmp_path / "intake"),
+            settlement=FileSettlement(store=PostgresPassageStore(pool), blobs=blobs),
+            receipts=FileSystemReceipts(tmp_path / "intake"),
             events=Events(),
-        )  # fmt: skip
+        )
         for n, (first, last) in enumerate(
             [(date(2026, 9, 1), date(2026, 9, 7)), (date(2026, 9, 3), date(2026, 9, 9))]
         ):

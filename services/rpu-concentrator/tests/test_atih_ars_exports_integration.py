@@ -26,7 +26,7 @@ from relais_platform.blobstore import FileSystemBlobStore
 from relais_rpu.geo import PmsiGeoCodes
 from relais_rpu_concentrator.adapters.pg_exports import PostgresExportSource
 from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
-from relais_rpu_concentrator.integration.use_case import RpuIntegration
+from relais_rpu_concentrator.integration.use_case import FileSettlement, RpuIntegration
 from relais_rpu_concentrator.outbound.adapters.pg_deliveries import PostgresDeliveryLedger
 from relais_rpu_concentrator.outbound.ars_export import COLUMNS, ArsDailyExport
 from relais_rpu_concentrator.outbound.atih_export import AtihMonthlyExport, file_name
@@ -63,8 +63,7 @@ class World:
     async def integrate(self, seed: int, *sent: Sent) -> str:
         base, est = small_establishment(seed)
         integration = RpuIntegration(
-            store=PostgresPassageStore(self.pool),
-            blobs=self.blobs,
+            settlement=FileSettlement(store=PostgresPassageStore(self.pool), blobs=self.blobs),
             receipts=FakeReceipts(),
             events=FakeEvents(),
         )

@@ -23,7 +23,7 @@ from relais_rpu_concentrator.adapters.pg_exports import (
     record_trace_parent,
 )
 from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
-from relais_rpu_concentrator.integration.use_case import RpuIntegration
+from relais_rpu_concentrator.integration.use_case import FileSettlement, RpuIntegration
 
 from .conftest import (
     FakeEvents,
@@ -67,7 +67,9 @@ async def region(database_url: str, tmp_path: Path) -> AsyncIterator[Region]:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
     blobs = FileSystemBlobStore(tmp_path / "blobs")
     integration = RpuIntegration(
-        store=PostgresPassageStore(pool), blobs=blobs, receipts=FakeReceipts(), events=FakeEvents()
+        settlement=FileSettlement(store=PostgresPassageStore(pool), blobs=blobs),
+        receipts=FakeReceipts(),
+        events=FakeEvents(),
     )
     try:
         yield Region(pool, blobs, tmp_path / "files", integration)

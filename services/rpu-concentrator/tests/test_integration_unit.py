@@ -14,7 +14,7 @@ from relais_contracts import RpuFileReceived
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_rpu_concentrator.integration.ports import FileRecord, FileStatus
 from relais_rpu_concentrator.integration.reading import PASSAGE_COLUMNS, PassageRow
-from relais_rpu_concentrator.integration.use_case import RpuIntegration
+from relais_rpu_concentrator.integration.use_case import FileSettlement, RpuIntegration
 
 from .conftest import (
     BILLION_LAUGHS,
@@ -47,11 +47,9 @@ class World:
         self.receipts = FakeReceipts()
         self.events = FakeEvents()
         self.integration = RpuIntegration(
-            store=self.store,
-            blobs=self.blobs,
+            settlement=FileSettlement(store=self.store, blobs=self.blobs, batch_size=batch_size),
             receipts=self.receipts,
             events=self.events,
-            batch_size=batch_size,
         )
         self.clock = datetime(2026, 9, 30, tzinfo=UTC)
 

@@ -15,6 +15,7 @@ from opentelemetry import trace
 
 from relais_contracts import RpuFileReceived, Topic
 from relais_platform.runtime import Service, run
+from relais_platform.workers import WorkerPool, running
 from relais_rpu_concentrator.adapters.fs_receipts import FileSystemReceipts
 from relais_rpu_concentrator.adapters.kafka_integration import KafkaIntegrationEvents
 from relais_rpu_concentrator.adapters.kafka_receipts import KafkaReceiptPublisher
@@ -28,7 +29,8 @@ from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
 from relais_rpu_concentrator.adapters.pg_replay import postgres_replays
 from relais_rpu_concentrator.intake.reception import FileReception
 from relais_rpu_concentrator.intake.server import intake_server
-from relais_rpu_concentrator.integration.use_case import RpuIntegration
+from relais_rpu_concentrator.integration.use_case import FileSettlement, RpuIntegration, Settlement
+from relais_rpu_concentrator.integration.worker import ENTRY, WorkerSettlement
 from relais_rpu_concentrator.outbound.adapters.kafka_alerts import KafkaAlertEvents
 from relais_rpu_concentrator.outbound.jobs import add_outbound_jobs
 from relais_rpu_concentrator.outbound.tracing import trace_parent_of
@@ -53,8 +55,22 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
 
     service.add_resource(intake)
     service.add_resource(lambda: replay_api(ReplayApiSettings(), db))  # the ARS replay API, when enabled
-    integration_events = KafkaIntegrationEvents(broker, kafka)
+    workers: WorkerPool | None = None
+    if settings.integration.worker_processes:
+        workers = WorkerPool(ENTRY, settings, size=settings.integration.worker_processes, name="rpu-integration")
+        service.add_resource(lambda: running(workers))
     receipts = FileSystemReceipts(settings.intake.root)
+    integration_events = KafkaIntegrationEvents(broker, kafka)
+
+    def settlement() -> Settlement:
+        if workers is not None:
+            return WorkerSettlement(workers)
+        return FileSettlement(
+            store=PostgresPassageStore(db.pool),
+            blobs=service.blobs,
+            batch_size=settings.integration.batch_size,
+            max_window_days=settings.integration.max_window_days,
+        )
 
     @broker.subscriber(
         kafka.topic(Topic.RPU_FILE_RECEIVED),
@@ -66,14 +82,7 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_rpu_file_received(event: RpuFileReceived) -> None:
-        integration = RpuIntegration(
-            store=PostgresPassageStore(db.pool),
-            blobs=service.blobs,
-            receipts=receipts,
-            events=integration_events,
-            batch_size=settings.integration.batch_size,
-            max_window_days=settings.integration.max_window_days,
-        )
+        integration = RpuIntegration(settlement=settlement(), receipts=receipts, events=integration_events)
         await integration.integrate(event)
         # The file's trace, for the deliveries and alerts that will concern it (outbound/tracing.py).
         span = trace.get_current_span().get_span_context()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -39,6 +40,9 @@ class IntegrationSettings(BaseSettings):
     # Files integrated at once, one per partition of rpu.file.received at most (files of one establishment share a
     # partition, so they stay in order): one file's database waits are another's parsing time.
     concurrent_files: int = Field(default=3, ge=1, le=16)
+    # Processes that read, check and write those files (Python parsing holds one core per process): one per core is
+    # where throughput stops growing. 0 integrates in the service process itself.
+    worker_processes: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=0, le=16)
 
 
 # The ignore is for checks that see relais_platform as untyped (no py.typed); unused when it is typed.

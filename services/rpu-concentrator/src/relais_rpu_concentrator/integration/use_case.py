@@ -14,8 +14,8 @@ import asyncio
 import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
 
 from relais_contracts import RpuFileIntegrated, RpuFileReceived, RpuFileRejected
 from relais_rpu import RpuFormatError, RpuRejected
@@ -46,34 +46,46 @@ log = logging.getLogger(__name__)
 Outcome = Literal["integrated", "already_integrated", "superseded", "rejected", "already_rejected"]
 
 
-class RpuIntegration:
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What the database transaction of one file decided: its ledger row, and whether it was already there."""
+
+    record: FileRecord
+    again: bool
+
+
+class Settlement(Protocol):
+    async def settle(self, event: RpuFileReceived) -> Settled: ...
+
+
+class FileSettlement:
+    """The CPU- and database-heavy half: read and check the file, apply it in one transaction, return its ledger row.
+
+    Picklable in, picklable out, free of Kafka and of the receipts folder: the service runs it in worker processes
+    (`integration.worker`), one file per worker at a time, so that several files are parsed on several cores."""
+
     def __init__(
         self,
         *,
         store: PassageStore,
         blobs: BlobSource,
-        receipts: ReceiptWriter,
-        events: IntegrationEvents,
         batch_size: int = 5000,
         max_window_days: int = MAX_WINDOW_DAYS,
     ) -> None:
         self._store = store
         self._blobs = blobs
-        self._receipts = receipts
-        self._events = events
         self._batch_size = batch_size
         self._max_window_days = max_window_days
 
-    async def integrate(self, event: RpuFileReceived) -> Outcome:
-        record: FileRecord | None = None
-        again = False
+    async def settle(self, event: RpuFileReceived) -> Settled:
         try:
             async with self._store.transaction(event.finess) as tx:
                 record = await tx.find_file(event.finess, event.file_id)
-                again = record is not None
-                if record is None:
-                    record = await self._apply(tx, event)
-                    await tx.record_file(record)
+                if record is not None:
+                    return Settled(record, again=True)
+                record = await self._apply(tx, event)
+                await tx.record_file(record)
+                return Settled(record, again=False)
         except (RpuFormatError, RpuRejected, FileRefused) as refusal:
             reason = refusal.reason if isinstance(refusal, RpuFormatError | RpuRejected) else str(refusal)
             if isinstance(refusal, RpuFormatError):
@@ -81,21 +93,11 @@ class RpuIntegration:
                 reason = f"XML invalide, {where}{reason}"
             async with self._store.transaction(event.finess) as tx:
                 record = await tx.find_file(event.finess, event.file_id)
-                again = record is not None
-                if record is None:
-                    record = _rejected(event, reason)
-                    await tx.record_file(record)
-        assert record is not None
-        await self._announce(record, event, again=again)
-        outcome: Outcome = record.status.value
-        if again:
-            outcome = "already_rejected" if record.status is FileStatus.REJECTED else "already_integrated"
-        log.info(
-            "rpu file processed",
-            extra={"finess": event.finess, "file": event.file_name, "outcome": outcome,
-                   "accepted": record.passages_accepted, "rejected": record.passages_rejected},
-        )  # fmt: skip
-        return outcome
+                if record is not None:
+                    return Settled(record, again=True)
+                record = _rejected(event, reason)
+                await tx.record_file(record)
+                return Settled(record, again=False)
 
     async def _apply(self, tx: IntegrationTransaction, event: RpuFileReceived) -> FileRecord:
         loop = asyncio.get_running_loop()
@@ -174,6 +176,30 @@ class RpuIntegration:
             receipt=render_receipt(facts),
         )
 
+class RpuIntegration:
+    """One received file, from its event to its outcome: settle it (here or in a worker), then tell the
+    establishment (receipt) and the platform (event). Both are repeated identically from the ledger row when the
+    event is delivered again, so a crash between the commit and them loses neither."""
+
+    def __init__(self, *, settlement: Settlement, receipts: ReceiptWriter, events: IntegrationEvents) -> None:
+        self._settlement = settlement
+        self._receipts = receipts
+        self._events = events
+
+    async def integrate(self, event: RpuFileReceived) -> Outcome:
+        settled = await self._settlement.settle(event)
+        record, again = settled.record, settled.again
+        await self._announce(record, event, again=again)
+        outcome: Outcome = record.status.value
+        if again:
+            outcome = "already_rejected" if record.status is FileStatus.REJECTED else "already_integrated"
+        log.info(
+            "rpu file processed",
+            extra={"finess": event.finess, "file": event.file_name, "outcome": outcome,
+                   "accepted": record.passages_accepted, "rejected": record.passages_rejected},
+        )  # fmt: skip
+        return outcome
+
     async def _announce(self, record: FileRecord, event: RpuFileReceived, *, again: bool) -> None:
         if record.receipt_name and record.receipt:
             await self._receipts.write(record.finess, record.receipt_name, record.receipt)
@@ -199,6 +225,7 @@ class RpuIntegration:
                 days_replaced=list(record.days_replaced),
             )
         )
+
 
 
 def _rejected(event: RpuFileReceived, reason: str) -> FileRecord:
