@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 
 import asyncpg
-from harness import BenchStack, bench_stack, log, peak_rss_mb
+from harness import BenchStack, bench_stack, log, service_peak_rss_mb
 
 from relais_platform.settings import KafkaSettings
 from relais_platform.topics import ensure_topics
@@ -112,13 +112,13 @@ async def integrate(
                 )
                 log(
                     f"{len(done)}/{len(ids)} files integrated, {rpu:,} RPU, {rpu / (now - started):,.0f} RPU/s, "
-                    f"service RSS peak {peak_rss_mb(concentrator.pid() or 0):.0f} MB"
+                    f"service RSS peak {service_peak_rss_mb(concentrator.pid() or 0):.0f} MB"
                 )
             await asyncio.sleep(0.1)
             done = await processed_files(pool, ids)
         elapsed = time.perf_counter() - started
         await pushing
-        peak = peak_rss_mb(concentrator.pid() or 0)
+        peak = service_peak_rss_mb(concentrator.pid() or 0)
         row = await pool.fetchrow(
             "SELECT sum(passages_accepted + passages_rejected) AS rpu, sum(passages_rejected) AS rejected, "
             "count(*) FILTER (WHERE status <> 'integrated') AS not_integrated FROM rpu_file"
@@ -192,7 +192,7 @@ async def run_year(args: argparse.Namespace, work: Path) -> None:
     print(f"files {len(files)}  size {size_mb:,.0f} MB  RPU in files {records:,}  RPU integrated {rpu:,}")
     print(f"end to end (SFTP push → Kafka → integration): {elapsed:.1f} s, {ingest:,.0f} RPU/s")
     print(f"floor (COPY of the same parsed rows): {copied:,} rows in {copy_s:.1f} s, {copy:,.0f} rows/s")
-    print(f"peak RSS rpu-concentrator: {peak:.0f} MB")
+    print(f"peak RSS rpu-concentrator (service process + integration workers): {peak:.0f} MB")
     print(
         f"rpu_ingest_per_s={ingest:.0f} copy_per_s={copy:.0f} ratio={ingest / copy:.2f} peak_rss_mb={peak:.0f}"
     )

@@ -33,6 +33,34 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (a service's worker processes)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            pending += children
+    return found
+
+
+def service_peak_rss_mb(pid: int) -> float:
+    """A service's peak RSS: its own high-water mark plus each of its worker processes' (an upper bound of what the
+    service held at once)."""
+    total = 0.0
+    for member in (pid, *descendants(pid)):
+        try:
+            total += peak_rss_mb(member)
+        except (OSError, RuntimeError):
+            pass  # exited between listing and reading
+    return total
+
+
 @dataclass
 class BenchStack:
     infra: Infra

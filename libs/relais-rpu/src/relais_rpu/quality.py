@@ -89,28 +89,33 @@ def age_at_entry(passage: Passage) -> int | None:
 
 
 def check_passage(passage: Passage) -> list[str]:
-    """The codes (keys of `CHECKS`) of every check this passage fails, in `CHECKS` order; empty when clean."""
+    """The codes (keys of `CHECKS`) of every check this passage fails, in `CHECKS` order; empty when clean.
+
+    Runs once per passage received (millions a day): the optional parts are guarded by a plain truth test so that
+    a clean passage without lists or unreadable dates costs no generator, set or function call for them."""
     failed = [code for code, value_of, table in _CODE_LISTS if (v := value_of(passage)) and v not in table]
-    unparsed = {tag for tag, _ in passage.unparsed}
+    unparsed = {tag for tag, _ in passage.unparsed} if passage.unparsed else ()
     if "NAISSANCE" in unparsed:
         failed.append("NAISSANCE_FORMAT")
-    age = age_at_entry(passage)
-    if age is not None and not 0 <= age <= MAX_AGE_YEARS:
-        failed.append("AGE_RANGE")
+    if passage.naissance is not None:
+        age = age_at_entry(passage)
+        if age is not None and not 0 <= age <= MAX_AGE_YEARS:
+            failed.append("AGE_RANGE")
     if passage.cp and not _CP.fullmatch(passage.cp):
         failed.append("CP_FORMAT")
     if passage.dp and not is_cim10_shape(passage.dp):
         failed.append("DP_CIM10")
-    if any(not is_cim10_shape(code) for code in passage.da):
+    if passage.da and not all(map(is_cim10_shape, passage.da)):
         failed.append("DA_CIM10")
-    if any(len(acte) < _CCAM_MIN_LENGTH for acte in passage.actes):
+    if passage.actes and any(len(acte) < _CCAM_MIN_LENGTH for acte in passage.actes):
         failed.append("ACTE_FORMAT")
     if passage.motif and not _MOTIF.match(passage.motif):
         failed.append("MOTIF_FORMAT")
     failed.extend(_coherence(passage))
     if "SORTIE" in unparsed:
         failed.append("SORTIE_FORMAT")
-    failed.extend(_stay(passage))
+    if passage.sortie is not None:
+        failed.extend(_stay(passage))
     return failed
 
 

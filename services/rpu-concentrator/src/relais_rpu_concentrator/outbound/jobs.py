@@ -22,7 +22,6 @@ from relais_rpu_concentrator.outbound.adapters.pg_alerts import PostgresAlertLed
 from relais_rpu_concentrator.outbound.adapters.pg_deliveries import PostgresDeliveryLedger
 from relais_rpu_concentrator.outbound.adapters.pg_establishments import PostgresActiveEstablishments
 from relais_rpu_concentrator.outbound.alerting import AbsenceCheck
-from relais_rpu_concentrator.outbound.ars_export import ArsDailyExport
 from relais_rpu_concentrator.outbound.atih_export import AtihMonthlyExport
 from relais_rpu_concentrator.outbound.delivery import ExportDelivery
 from relais_rpu_concentrator.outbound.ports import DailyCounts, ExportSource, Notifier, RegionalPassages
@@ -95,6 +94,9 @@ def add_outbound_jobs(
         )
 
     async def ars_daily() -> None:
+        # Imported here: pyarrow weighs ~70 MB of RSS, which a concentrator without the ARS export never needs.
+        from relais_rpu_concentrator.outbound.ars_export import ArsDailyExport
+
         ars = settings.ars
         delivery, ledger, name = await delivery_to(ars)
         daily = ArsDailyExport(
