@@ -199,8 +199,8 @@ async def run_year(args: argparse.Namespace, work: Path) -> None:
 
 
 async def run_big_file(args: argparse.Namespace, work: Path) -> None:
-    """One establishment, one yearly file of about `--big-file-mb` MB (~610 bytes per RPU)."""
-    passages = int(args.big_file_mb * 1e6 / 610)
+    """One establishment, one yearly file of about `--big-file-mb` MB (~545 bytes per RPU)."""
+    passages = int(args.big_file_mb * 1e6 / 545)
     region = synthetic_region(args.seed, 1, ("67",), invalid_rate=0.01)
     est = replace(region.establishments[0], annual_passages=passages)
     region = replace(region, establishments=(est,))
