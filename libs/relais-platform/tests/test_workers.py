@@ -62,3 +62,40 @@ async def test_close_stops_every_worker() -> None:
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_worker_dies_with_its_parent(tmp_path) -> None:
+    """The parent is a separate interpreter killed with SIGKILL while its worker is busy on a job (so the worker
+    is not waiting on its socket, whose closing it would notice): the worker must not outlive it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        "from relais_platform.workers import WorkerPool\n"
+        "async def main():\n"
+        f"    pool = WorkerPool({ENTRY!r}, {{'tag': 't'}}, size=1, name='probe')\n"
+        "    await pool.start()\n"
+        "    busy = asyncio.create_task(pool.run(('sleep', 60)))\n"
+        "    await asyncio.sleep(0.2)\n"
+        "    print(pool.pids[0], flush=True)\n"
+        "    await busy\n"
+        "asyncio.run(main())\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    worker = int(parent.stdout.readline())
+    os.kill(worker, 0)  # alive
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"worker {worker} outlived its parent")

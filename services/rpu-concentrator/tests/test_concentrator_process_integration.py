@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import os
+import signal
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
@@ -60,6 +62,26 @@ async def wait_processed(
             assert process.pid() is not None, process.log()[-3000:]
             await asyncio.sleep(0.2)
     return done
+
+
+async def copying_passages(db: asyncpg.Connection) -> None:
+    """Until a transaction of this test's database is COPYing passages."""
+    async with asyncio.timeout(60):
+        while not await db.fetchval(
+            "SELECT count(*) FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid) "
+            "WHERE p.datname = current_database() AND a.query LIKE 'COPY%rpu_passage%'"
+        ):
+            await asyncio.sleep(0.02)
+
+
+def integration_workers(service_pid: int) -> list[int]:
+    """The service's worker processes (`relais_platform.workers`), from /proc."""
+    workers = []
+    for task in Path(f"/proc/{service_pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"relais_platform.workers" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(int(child))
+    return workers
 
 
 def as_counts(days: dict[date, list[Fingerprint]]) -> dict[date, Counter[Fingerprint]]:
@@ -151,13 +173,8 @@ async def test_killed_in_the_middle_of_a_large_file_then_restarted_integrates_it
     assert await stored_counts(db, est.finess) == expected_counts(base, est, [before])
 
     await concentrator.push_asyncssh(est.finess, [large])
-    async with asyncio.timeout(60):  # the file's transaction is COPYing its batches: kill it there
-        while not await db.fetchval(
-            "SELECT count(*) FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid) "
-            "WHERE p.datname = current_database() AND a.query LIKE 'COPY%rpu_passage%'"
-        ):
-            await asyncio.sleep(0.02)
-    concentrator.kill()
+    await copying_passages(db)  # the file's transaction is COPYing its batches: kill it there
+    concentrator.kill()  # its integration workers die with it
 
     assert await processed_files(db, [file_id(large)]) == {}
     # Nothing of the killed transaction is visible: the days before are intact, the month's days absent.
@@ -169,3 +186,29 @@ async def test_killed_in_the_middle_of_a_large_file_then_restarted_integrates_it
     assert await stored_counts(db, est.finess) == expected_counts(base, est, [before, month])
     accepted = await db.fetchval("SELECT passages_accepted FROM rpu_file WHERE file_id = $1", file_id(large))
     assert accepted == sum(sum(expected_counts(base, est, [month]).values(), Counter()).values())
+
+
+async def test_a_worker_killed_in_the_middle_of_a_file_is_replaced_and_the_file_integrated_exactly_once(
+    concentrator: RpuConcentratorProcess, db: asyncpg.Connection, tmp_path: Path, unique: str
+) -> None:
+    base, small = small_establishment(int(unique, 16) % 999_979)
+    est = dataclasses.replace(small, annual_passages=250_000)
+    month = Sent(1, D - timedelta(days=30), D - timedelta(days=1), datetime(2026, 9, 10, 3))
+    await concentrator.add_establishments([est.finess])
+    large = month.write(base, est, tmp_path / "f")
+    service = concentrator.pid()
+    assert service is not None
+    before = integration_workers(service)
+    assert before, "the concentrator runs its integration in worker processes"
+
+    await concentrator.push_asyncssh(est.finess, [large])
+    await copying_passages(db)
+    for worker in before:  # the one COPYing among them: its transaction dies with its connection
+        os.kill(worker, signal.SIGKILL)
+
+    outcomes = await wait_processed(db, [file_id(large)], concentrator)  # retried on a replacement worker
+
+    assert outcomes == {file_id(large): "integrated"}
+    assert concentrator.pid() == service  # the service itself carried on
+    assert set(integration_workers(service)).isdisjoint(before)
+    assert await stored_counts(db, est.finess) == expected_counts(base, est, [month])

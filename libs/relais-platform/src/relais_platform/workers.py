@@ -13,15 +13,19 @@ running its own asyncio loop and its own resources (database pool, blob store…
   cancelled (shutdown) takes its worker down with it, since the job's outcome can no longer be read. Either way the
   caller's message is not acknowledged and comes back: handlers run in workers must be idempotent, as every Relais
   handler already is.
-- A worker whose parent dies sees its socket close and exits after the job in hand.
+- A worker dies with its service (Linux parent-death signal): a service killed with SIGKILL takes its workers'
+  open transactions with it, exactly as when it settled files itself; elsewhere the worker exits when it sees its
+  socket close, after the job in hand.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import importlib
 import logging
+import os
 import pickle
 import signal
 import socket
@@ -72,7 +76,7 @@ class _Worker:
         parent, child = socket.socketpair()
         self.name = name
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "relais_platform.workers", entry, str(child.fileno())],
+            [sys.executable, "-m", "relais_platform.workers", entry, str(child.fileno()), str(os.getpid())],
             pass_fds=(child.fileno(),),
             close_fds=True,
         )
@@ -225,10 +229,19 @@ async def _serve(entry: str, connection: Connection) -> None:
         await context.__aexit__(None, None, None)
 
 
+def _die_with(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
 def main() -> None:
     # Ctrl-C reaches the whole process group: the parent stops its workers itself, after its in-flight jobs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    entry, fd = sys.argv[1], int(sys.argv[2])
+    entry, fd, parent = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    _die_with(parent)
     # Run as `python -m`, this module is `__main__`: serve from its importable twin, so that the `WorkerError`s it
     # sends unpickle in the parent as `relais_platform.workers.WorkerError`.
     from relais_platform import workers
