@@ -9,9 +9,16 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from relais_contracts import ALL_TOPICS
 
+# Partitions of every topic this module creates: a publisher that spreads its messages itself (round robin) may
+# address partitions 0..PARTITIONS-1.
+PARTITIONS = 3
+
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str] = ALL_TOPICS, partitions: int = 3, replication: int = 1
+    bootstrap_servers: str,
+    topics: Iterable[str] = ALL_TOPICS,
+    partitions: int = PARTITIONS,
+    replication: int = 1,
 ) -> list[str]:
     """Create missing topics; returns those created. Safe to call from several processes at once."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="relais-admin")
