@@ -138,9 +138,10 @@ class CompletenessAccumulator:
                 if p.orient:
                     orient += 1
         self.passages += n
+        entree = sum(p.entree is not None for p in passages)
         counts = {
             "CP": (cp, n), "COMMUNE": (commune, n), "NAISSANCE": (naissance, n), "SEXE": (sexe, n),
-            "ENTREE": (sum(1 for p in passages if p.entree), n), "MODE_ENTREE": (mode_entree, n),
+            "ENTREE": (entree, n), "MODE_ENTREE": (mode_entree, n),
             "PROVENANCE": (provenance, n), "TRANSPORT": (transport, n), "TRANSPORT_PEC": (transport_pec, n),
             "MOTIF": (motif, n), "GRAVITE": (gravite, n), "DP": (dp, diagnosable), "LISTE_DA": (da, n),
             "LISTE_ACTES": (actes, n), "SORTIE": (sortie, n), "MODE_SORTIE": (mode_sortie, n),
