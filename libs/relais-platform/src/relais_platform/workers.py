@@ -13,6 +13,7 @@ running its own asyncio loop and its own resources (database pool, blob store…
   cancelled (shutdown) takes its worker down with it, since the job's outcome can no longer be read. Either way the
   caller's message is not acknowledged and comes back: handlers run in workers must be idempotent, as every Relais
   handler already is.
+- Jobs run with the cyclic garbage collector paused (`_run_job`): workers exist for allocation-heavy batch work.
 - A worker dies with its service (Linux parent-death signal): a service killed with SIGKILL takes its workers'
   open transactions with it, exactly as when it settled files itself; elsewhere the worker exits when it sees its
   socket close, after the job in hand.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import importlib
 import logging
 import os
@@ -201,6 +203,22 @@ async def running(pool: WorkerPool) -> AsyncIterator[WorkerPool]:
         await pool.close()
 
 
+async def _run_job(handler: Handler, job: object) -> tuple[str, Any]:
+    """One job, with the cyclic garbage collector off until it ends and run once after it.
+
+    A job is a file: hundreds of thousands of short-lived, acyclic objects (elements, cells, rows) that reference
+    counting frees; the collector would walk the live ones again and again for nothing (a tenth of a file's read
+    time). Collecting once per job still bounds whatever cycles a job leaves."""
+    gc.disable()
+    try:
+        return ("ok", await handler(job))
+    except Exception as error:
+        return ("error", _portable(error))
+    finally:
+        gc.enable()
+        gc.collect()
+
+
 async def _serve(entry: str, connection: Connection) -> None:
     loop = asyncio.get_running_loop()
     config = pickle.loads(connection.recv_bytes())
@@ -210,6 +228,8 @@ async def _serve(entry: str, connection: Connection) -> None:
     except BaseException as error:
         connection.send(("failed", f"{type(error).__qualname__}: {error}"))
         raise
+    # What the worker holds for its whole life (modules, pools) is never garbage: out of the collector's sight.
+    gc.freeze()
     try:
         connection.send(("ready", None))
         with ThreadPoolExecutor(max_workers=1) as thread:
@@ -220,10 +240,7 @@ async def _serve(entry: str, connection: Connection) -> None:
                     return  # the parent is gone
                 if job is None:
                     return
-                try:
-                    answer: tuple[str, Any] = ("ok", await handler(job))
-                except Exception as error:
-                    answer = ("error", _portable(error))
+                answer = await _run_job(handler, job)
                 connection.send(answer)
     finally:
         await context.__aexit__(None, None, None)

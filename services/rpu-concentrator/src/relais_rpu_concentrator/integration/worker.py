@@ -8,7 +8,6 @@ receipts and the outcome events; a worker only settles the file in the database 
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -39,21 +38,7 @@ async def settlement_worker(
             batch_size=settings.integration.batch_size,
             max_window_days=settings.integration.max_window_days,
         )
-        # What the worker holds for its whole life is never garbage: out of the collector's sight.
-        gc.freeze()
-
-        async def settle(event: RpuFileReceived) -> Settled:
-            # A file makes hundreds of thousands of short-lived, acyclic objects (elements, passages, rows): the
-            # cyclic collector would walk the live batches again and again for nothing (a tenth of the read time).
-            # It runs once per file instead, over what that file left.
-            gc.disable()
-            try:
-                return await settlement.settle(event)
-            finally:
-                gc.enable()
-                gc.collect()
-
-        yield settle
+        yield settlement.settle
 
 
 class WorkerSettlement:
