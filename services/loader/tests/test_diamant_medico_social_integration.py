@@ -28,6 +28,11 @@ from relais_diamant.synthetic import Quirks, establishments_from, write_diamant_
 from relais_diamant.transform import transform_file
 from relais_finess.synthetic import generate_referential
 from relais_loader.adapters.pg_indicators import load_file
+from relais_loader.adapters.pg_medico_social import (
+    PENDING,
+    pending_medico_social,
+    settle_medico_social,
+)
 from relais_testing.infra import Infra, fresh_database
 
 pytestmark = pytest.mark.integration
@@ -93,9 +98,16 @@ def csv(source: str, rows: list[dict[str, str]]) -> str:
 
 
 async def load(
-    conn: asyncpg.Connection, tmp_path: Path, source: str, text: str, extracted: date, salt: str = ""
+    conn: asyncpg.Connection,
+    tmp_path: Path,
+    source: str,
+    text: str,
+    extracted: date,
+    salt: str = "",
+    settle: bool = True,
 ) -> str:
-    """The pipeline's path without the broker: transform, rows blob, one transaction in the loader."""
+    """The pipeline's path without the broker: transform, rows blob, one transaction in the loader (which recomputes
+    the derived tables too, unless `settle` is false: then they wait for `settle_medico_social`)."""
     name = f"{source}_{extracted:%Y_%m_%d}.CSV"
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -115,6 +127,7 @@ async def load(
             rows=read_rows(blob),
             quality_report=json.dumps(result.report.as_dict()),
             reference_year=N,
+            settle_medico_social=settle,
         )
     return outcome
 
@@ -132,7 +145,7 @@ async def snapshot(conn: asyncpg.Connection, xmin: bool = False) -> dict[str, li
 
 
 async def empty(conn: asyncpg.Connection) -> None:
-    tables = ", ".join((*SOURCE_TABLES, *DERIVED, "loaded_file", "date_mise_a_jour_fichier_source"))
+    tables = ", ".join((*SOURCE_TABLES, *DERIVED, PENDING, "loaded_file", "date_mise_a_jour_fichier_source"))
     await conn.execute(f"TRUNCATE {tables}")
 
 
@@ -418,6 +431,40 @@ async def test_the_five_files_in_two_orders_give_the_hand_computed_tables_and_re
             await load(conn, tmp_path, source, FILES[source], date(2026, 1, 12), salt="re-sent") == "loaded"
         )
     assert await snapshot(conn, xmin=True) == before
+
+
+async def test_files_loaded_without_recomputing_are_recomputed_once_together_by_the_next_settle(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """The service's path: each file's transaction only records its ETs; one recomputation after the commits gives
+    the same tables as recomputing in every file's transaction, and leaves nothing recorded."""
+    await empty(conn)
+    for source in MEDICO_SOCIAL:
+        assert await load(conn, tmp_path, source, FILES[source], date(2026, 1, 5), settle=False) == "loaded"
+    for table in DERIVED:  # nothing recomputed yet
+        assert not await conn.fetchval(f"SELECT count(*) FROM {table}"), table
+    recorded = await conn.fetch(
+        f"SELECT DISTINCT {ET} FROM {PENDING} ORDER BY 1"
+    )  # by derived table and source
+    assert [r[ET] for r in recorded] == sorted([A1, A2, B1])
+    pending = await pending_medico_social(conn)
+    assert pending == list(DERIVED)
+    for table in pending:  # each table on its own (the service runs them at once, on as many connections)
+        async with conn.transaction():
+            assert (await settle_medico_social(conn, table) or "").startswith("INSERT")
+    for table, expected in EXPECTED.items():
+        assert await non_null(conn, table) == expected, table
+    assert not await conn.fetchval(f"SELECT count(*) FROM {PENDING}")
+    async with conn.transaction():
+        assert await settle_medico_social(conn, DERIVED[0]) is None  # nothing left to recompute
+
+    # Re-sent files record nothing, so the next recomputation has nothing to do.
+    for source in MEDICO_SOCIAL:
+        assert (
+            await load(conn, tmp_path, source, FILES[source], date(2026, 1, 12), salt="re-sent", settle=False)
+            == "loaded"
+        )
+    assert not await conn.fetchval(f"SELECT count(*) FROM {PENDING}")
 
 
 async def test_a_later_file_changes_only_what_it_changes(conn: asyncpg.Connection, tmp_path: Path) -> None:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from contextlib import nullcontext
 
-from faststream import FastStream
+from faststream import AckPolicy, FastStream
 
 from relais_contracts import FileLoaded, FileTransformed, Topic
 from relais_contracts.rows import read_rows
-from relais_loader.adapters.pg_indicators import load_file
+from relais_diamant.definitions_medico_social import MEDICO_SOCIAL
+from relais_loader.adapters.pg_indicators import load_file, mark_announced, unannounced_files
+from relais_loader.adapters.pg_medico_social import pending_medico_social, settle_medico_social
 from relais_loader.settings import LoaderSettings
+from relais_loader.settling import Settling
 from relais_platform.runtime import Service, run
 
 log = logging.getLogger(__name__)
+
+_MEDICO_SOCIAL_SOURCES = frozenset(definition.source.value for definition in MEDICO_SOCIAL)
 
 
 def _reference_year(event: FileTransformed) -> int | None:
@@ -28,24 +35,82 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
     db = service.use_database()
     broker, kafka = service.broker, settings.kafka
 
+    async def settle_table(table: str) -> None:
+        async with db.pool.acquire() as conn, conn.transaction():
+            await settle_medico_social(conn, table)
+
+    async def settle() -> None:
+        """The derived medico-social tables of the ETs recorded by committed files: each table in a transaction of its
+        own, at once (PostgreSQL then works on as many cores)."""
+        async with db.pool.acquire() as conn:
+            tables = await pending_medico_social(conn)
+        outcomes = await asyncio.gather(*(settle_table(table) for table in tables), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def announce(files: list[FileLoaded]) -> None:
+        for loaded in files:
+            await publish_loaded(loaded)
+        async with db.pool.acquire() as conn:
+            await mark_announced(conn, [loaded.file_id for loaded in files])
+
+    async def publish_loaded(loaded: FileLoaded) -> None:
+        await broker.publish(loaded, kafka.topic(Topic.FILE_LOADED), key=loaded.file_name.encode())
+        log.info(
+            "file loaded",
+            extra={"file": loaded.file_name, "outcome": loaded.outcome, "rows": loaded.rows_written},
+        )
+
+    async def unannounced() -> list[FileLoaded]:
+        async with db.pool.acquire() as conn:
+            rows = await unannounced_files(conn)
+        return [
+            FileLoaded(
+                file_name=r["file_name"],
+                file_id=r["file_id"],
+                source=r["source"],
+                rows_written=r["rows_written"],
+                outcome=r["outcome"],
+            )
+            for r in rows
+        ]
+
+    settling = Settling(settle, announce)
+
+    async def settle_forever() -> None:
+        await settling.recover(
+            unannounced
+        )  # what a stopped loader committed but did not recompute or announce
+        await settling.run()
+
+    service.add_background(settle_forever)
+
     @broker.subscriber(
         kafka.topic(Topic.FILE_TRANSFORMED),
         group_id=kafka.group("loader"),
         auto_offset_reset="earliest",
+        # Files load at once, one per consumer (each committing its partitions' offsets after the handler): most of a
+        # load is PostgreSQL's work, which then uses more than one core.
+        max_workers=settings.concurrent_files,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_file_transformed(event: FileTransformed) -> None:
+        medico_social = event.source in _MEDICO_SOCIAL_SOURCES
         with service.blobs.open(event.rows) as rows:
-            async with db.pool.acquire() as conn, conn.transaction():
-                outcome, written = await load_file(
-                    conn,
-                    file_id=event.file_id,
-                    source=event.source or event.file_name,
-                    file_name=event.file_name,
-                    extraction_date=event.extraction_date,
-                    rows=read_rows(rows),
-                    quality_report=json.dumps(event.quality_report, default=str),
-                    reference_year=_reference_year(event),
-                )
+            async with settling.loading() if medico_social else nullcontext():
+                async with db.pool.acquire() as conn, conn.transaction():
+                    outcome, written = await load_file(
+                        conn,
+                        file_id=event.file_id,
+                        source=event.source or event.file_name,
+                        file_name=event.file_name,
+                        extraction_date=event.extraction_date,
+                        rows=read_rows(rows),
+                        quality_report=json.dumps(event.quality_report, default=str),
+                        reference_year=_reference_year(event),
+                        settle_medico_social=False,
+                    )
         loaded = FileLoaded(
             file_name=event.file_name,
             file_id=event.file_id,
@@ -53,8 +118,10 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
             rows_written=written,
             outcome=outcome,
         )
-        await broker.publish(loaded, kafka.topic(Topic.FILE_LOADED), key=event.file_name.encode())
-        log.info("file loaded", extra={"file": event.file_name, "outcome": outcome, "rows": written})
+        if medico_social:  # announced by the settler once its derived rows are committed
+            settling.leave(loaded)
+        else:
+            await publish_loaded(loaded)
 
     return service.app()
 

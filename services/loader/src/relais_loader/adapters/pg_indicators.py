@@ -1,11 +1,11 @@
 """Writes one transformed file into PostgreSQL in one transaction.
 
 In the same transaction: the rows (COPY into a staging table, then one upsert per table that touches only the
-columns the file's source owns), the EJ aggregates of the ETs the rows touched (pg_aggregates), the medico-social
-tables derived from the DIAMANT medico-social source tables for the ETs the rows touched (pg_medico_social),
-`date_mise_a_jour_fichier_source`, and the `loaded_file` ledger row (with the reference year N the file was
+columns the file's source owns), the EJ aggregates of the ETs the rows touched (pg_aggregates), the record of the
+ETs whose DIAMANT medico-social source rows changed (their derived tables are recomputed there too, or by the
+service right after the commit, once for the files loaded meanwhile: pg_medico_social), `date_mise_a_jour_fichier_source`, and the `loaded_file` ledger row (with the reference year N the file was
 transformed with). Loads of one source are serialised by an advisory lock, so "is a newer file already loaded?"
-cannot race.
+cannot race; so are the loads of all sources that share tables (every source but the medico-social ones).
 """
 
 from __future__ import annotations
@@ -19,8 +19,13 @@ from typing import Any, Literal
 import asyncpg
 
 from relais_contracts.rows import Mode, TableRow
+from relais_diamant.definitions_medico_social import MEDICO_SOCIAL
 from relais_loader.adapters.pg_aggregates import TouchedEtablissements, refresh_aggregates
-from relais_loader.adapters.pg_medico_social import TouchedMedicoSocial, refresh_medico_social
+from relais_loader.adapters.pg_medico_social import (
+    TouchedMedicoSocial,
+    record_medico_social_changes,
+    refresh_medico_social,
+)
 
 Converter = Callable[[Any], Any]
 LoadOutcome = Literal["loaded", "already_loaded", "superseded"]
@@ -219,6 +224,18 @@ async def _open_batch(
     return batch
 
 
+# The medico-social sources each write a table of their own (diamant_*), so their files may load at once, beside
+# anything else. The others share tables (activite_sanitaire takes ANN_RPU, ANN_SAE and MEN_PMSI_ANNUEL columns, the EJ
+# aggregates and the referential are refreshed by several sources): upserting the same rows from two transactions in
+# different orders could deadlock, so they load one at a time.
+_OWN_TABLES = frozenset(definition.source.value for definition in MEDICO_SOCIAL)
+SHARED_TABLES_LOCK = "relais loader: shared tables"
+
+
+def _lock_of(source: str) -> str:
+    return source if source in _OWN_TABLES else SHARED_TABLES_LOCK
+
+
 async def load_file(
     conn: asyncpg.Connection,
     *,
@@ -229,9 +246,14 @@ async def load_file(
     rows: Iterable[TableRow],
     quality_report: str,
     reference_year: int | None = None,
+    settle_medico_social: bool = True,
 ) -> tuple[LoadOutcome, int]:
-    """Apply one file atomically; returns (outcome, rows written). Call inside a transaction."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", source)
+    """Apply one file atomically; returns (outcome, rows written). Call inside a transaction.
+
+    With `settle_medico_social=False` the derived medico-social tables are not recomputed here: the ETs the file
+    changed are only recorded, for the caller to settle right after the commit (pg_medico_social), together with any
+    other file committed meanwhile."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", _lock_of(source))
     if await conn.fetchval("SELECT 1 FROM loaded_file WHERE file_id = $1", file_id):
         return "already_loaded", 0
     newest = await conn.fetchval(
@@ -244,7 +266,10 @@ async def load_file(
         touched, medico_social = TouchedEtablissements(), TouchedMedicoSocial()
         outcome, written = "loaded", await upsert_rows(conn, medico_social.watch(touched.watch(rows)))
         await refresh_aggregates(conn, touched)
-        await refresh_medico_social(conn, medico_social)
+        if settle_medico_social:
+            await refresh_medico_social(conn, medico_social)
+        else:
+            await record_medico_social_changes(conn, medico_social)
         if extraction_date is not None:
             await conn.execute(
                 """INSERT INTO date_mise_a_jour_fichier_source (fichier, derniere_mise_a_jour) VALUES ($1, $2)
@@ -254,8 +279,8 @@ async def load_file(
             )
     await conn.execute(
         """INSERT INTO loaded_file (file_id, source, file_name, extraction_date, outcome, rows_written, quality_report,
-                                    reference_year)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)""",
+                                    reference_year, announced)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)""",
         file_id,
         source,
         file_name,
@@ -264,5 +289,19 @@ async def load_file(
         written,
         quality_report,
         reference_year,
+        settle_medico_social or source not in _OWN_TABLES,
     )
     return outcome, written
+
+
+async def unannounced_files(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Ledger rows of files loaded but not yet announced (their derived tables were being recomputed)."""
+    return await conn.fetch(
+        "SELECT file_id, source, file_name, outcome, rows_written FROM loaded_file WHERE NOT announced"
+    )
+
+
+async def mark_announced(conn: asyncpg.Connection, file_ids: list[str]) -> None:
+    await conn.execute(
+        "UPDATE loaded_file SET announced = true WHERE file_id = ANY($1::char(64)[])", file_ids
+    )

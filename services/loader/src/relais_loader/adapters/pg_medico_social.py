@@ -1,5 +1,12 @@
-"""The Helios medico-social tables, recomputed by the loader from the DIAMANT source tables in the transaction of the
-file that changed them.
+"""The Helios medico-social tables, recomputed by the loader from the DIAMANT source tables after the files that
+changed them.
+
+When. A file's transaction records the ETs whose source rows it changed, per derived table its source feeds
+(`record_medico_social_changes`, table diamant_medico_social_a_recalculer); `settle_medico_social` then recomputes a
+derived table for every ET recorded for it and deletes the records, in a transaction of its own. The service settles
+once for the files it loaded together (relais_loader.settling), each derived table on its own connection; a national
+batch's five medico-social files used to rewrite the same ~200k derived rows per table five times, in each file's
+transaction. `refresh_medico_social` does both in the file's transaction (tests, one-file callers).
 
 Why this shape. Five files feed four tables, and one (ET, year) of budget_et_finances_medico_social may need three of
 them (ANN_ERRD_EJ_ET, ANN_PER_ERRD_EPRD → ANN_ERRD_EJ) or a fourth (ANN_CA_EJ_ET). The files arrive in any order
@@ -22,15 +29,16 @@ previous one recomputes only what moved, and a re-sent file nothing. An ANN_ERRD
 ETs through ANN_PER_ERRD_EPRD on `Id Dépôt`; should a deposit id appear under several years in ANN_ERRD_EJ (not
 expected), the row of the mapping's year is taken, else the newest.
 
-The ERRD, CA, dashboard and deposit-rate relations of the touched ETs are computed once per file into temporary
-tables; then each derived table is refreshed by one statement, in the style of pg_aggregates: rows whose values are
+The ERRD, CA, dashboard and deposit-rate relations a derived table needs are computed for the touched ETs into
+temporary tables; then the derived table is refreshed by one statement, in the style of pg_aggregates: rows whose values are
 unchanged are not rewritten, rows of the touched ETs that are no longer derived are deleted. SQL is composed once,
 at import, from constant column lists (identifiers only).
 
 Concurrency: loads of different sources are not serialised by the loader (its advisory lock is per source), and a
-recomputation must see every committed source row. So the hook first takes one advisory lock shared by all
-medico-social loads and reads only after it (each statement of a READ COMMITTED transaction sees what committed
-before it): of two concurrent files, the second to take the lock recomputes its ETs with the first's rows.
+recomputation must see every committed source row. So a recomputation of a derived table first takes that table's
+advisory lock and reads the records only after it (each statement of a READ COMMITTED transaction sees what committed
+before it): a file committed before is recomputed with the others, a file committed after is left recorded for the
+next recomputation.
 """
 
 from __future__ import annotations
@@ -246,6 +254,7 @@ REFRESH_SQL = {table: _refresh_sql(table) for table in rules.COLUMNS}
 
 
 _MARKER = "medico_social_marker"
+PENDING = "diamant_medico_social_a_recalculer"
 
 
 def _changed_ets(source: str) -> str:
@@ -257,32 +266,72 @@ def _changed_ets(source: str) -> str:
     return f"SELECT DISTINCT {ET} FROM {source} WHERE xmin::text = $1"
 
 
-async def refresh_medico_social(conn: asyncpg.Connection, touched: TouchedMedicoSocial) -> dict[str, str]:
-    """Recompute the derived medico-social rows of the ETs whose source rows the file changed; returns each
-    refreshed table's command status. Call inside the file's transaction, right after its rows are written, at the
-    same transaction level (the id of that level identifies the rows the file wrote)."""
+async def record_medico_social_changes(conn: asyncpg.Connection, touched: TouchedMedicoSocial) -> None:
+    """Record, in the file's transaction, the ETs whose source rows the file inserted or changed, for each derived
+    table their source feeds (`settle_medico_social` recomputes them). Call right after the file's rows are written,
+    at the same transaction level (the id of that level identifies the rows the file wrote)."""
     if not touched.sources:
-        return {}
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('diamant medico-social'))")
+        return
     # The id of the (sub)transaction that wrote the file's rows, read from a row written the same way.
     await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_MARKER} (x integer) ON COMMIT DROP")
     writer = await conn.fetchval(f"INSERT INTO {_MARKER} VALUES (1) RETURNING xmin::text")
+    for source in sorted(touched.sources):
+        await conn.execute(
+            f"""INSERT INTO {PENDING} (derived_table, source_table, {ET})
+                SELECT derived.name, $2::text, changed.{ET}
+                FROM ({_changed_ets(source)}) changed CROSS JOIN unnest($3::text[]) AS derived (name)
+                ORDER BY 1, 3
+                ON CONFLICT DO NOTHING""",
+            writer,
+            source,
+            sorted(_FEEDS[source]),
+        )
+
+
+async def pending_medico_social(conn: asyncpg.Connection) -> list[str]:
+    """The derived tables some ETs wait for (recorded by committed files, or by this transaction)."""
+    found = {
+        row["derived_table"] for row in await conn.fetch(f"SELECT DISTINCT derived_table FROM {PENDING}")
+    }
+    return [table for table in rules.COLUMNS if table in found]
+
+
+async def settle_medico_social(conn: asyncpg.Connection, table: str) -> str | None:
+    """Recompute the rows of the derived `table` for every ET recorded for it, and forget them; returns the
+    command status, None when nothing was recorded. Call in a transaction of its own, after the files' transactions
+    committed: files committed meanwhile are recomputed together. One recomputation of a table runs at a time (an
+    advisory lock per table); it reads the records after taking the lock, so a file committed before that is
+    included, and one committed after is left for the next (its own loader's call, which waits for the lock). The
+    four tables are independent (each a function of the source tables): they may be recomputed at once, on as many
+    connections."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('diamant medico-social ' || $1))", table)
     await conn.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} ({ET} varchar(9) PRIMARY KEY) ON COMMIT DROP"
     )
     await conn.execute(f"TRUNCATE {TOUCHED}")
-    for source in sorted(touched.sources):
-        await conn.execute(f"INSERT INTO {TOUCHED} {_changed_ets(source)} ON CONFLICT DO NOTHING", writer)
-    if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {TOUCHED})"):
-        return {}
+    status = await conn.execute(
+        f"""WITH done AS (DELETE FROM {PENDING} WHERE derived_table = $1 RETURNING {ET})
+            INSERT INTO {TOUCHED} SELECT DISTINCT {ET} FROM done""",
+        table,
+    )
+    if status == "INSERT 0 0":
+        return None
     await conn.execute(f"ANALYZE {TOUCHED}")
-    # For the rest of the file's transaction: these statements sort and hash a few hundred thousand rows, which
-    # spill to disk at the default work_mem; JIT compilation cost more than it saved on them.
+    # For the rest of the transaction: these statements sort and hash a few hundred thousand rows, which spill to
+    # disk at the default work_mem; JIT compilation cost more than it saved on them.
     await conn.execute("SET LOCAL work_mem = '32MB'")
     await conn.execute("SET LOCAL jit = off")
-    derived = [table for table in rules.COLUMNS if table in touched.derived]
-    for name in sorted({name for table in derived for name in _NEEDS[table]}):
+    for name in _NEEDS[table]:
         await conn.execute(f"DROP TABLE IF EXISTS {_temp(name)}")
         await conn.execute(f"CREATE TEMP TABLE {_temp(name)} ON COMMIT DROP AS {INTERMEDIATE[name]}")
         await conn.execute(f"ANALYZE {_temp(name)}")
-    return {table: await conn.execute(REFRESH_SQL[table]) for table in derived}
+    result: str = await conn.execute(REFRESH_SQL[table])
+    return result
+
+
+async def refresh_medico_social(conn: asyncpg.Connection, touched: TouchedMedicoSocial) -> dict[str, str]:
+    """Record the file's changes and recompute at once, table after table, in the file's transaction (tests, and
+    one-file callers); returns each refreshed table's command status."""
+    await record_medico_social_changes(conn, touched)
+    done = {table: await settle_medico_social(conn, table) for table in await pending_medico_social(conn)}
+    return {table: status for table, status in done.items() if status is not None}
