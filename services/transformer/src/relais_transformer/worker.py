@@ -1,0 +1,61 @@
+"""The transform worker process: a file in, its rows blob and quality report out.
+
+Started by the service (`relais_platform.workers.WorkerPool`, `RELAIS_TRANSFORMER_WORKER_PROCESSES`), one file at a
+time per worker: parsing and checking a DIAMANT file is Python work that holds its process's GIL, so files
+transformed at once only use several cores when they are transformed in several processes. The service keeps the
+Kafka consumer, reads the FINESS referential and publishes the outcome; a worker only reads the plaintext blob and
+writes the rows blob (the same blob store, on the same disk).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from relais_platform.blobstore import FileSystemBlobStore
+from relais_platform.logging import configure_logging
+from relais_platform.workers import WorkerPool
+from relais_transformer.adapters.diamant import DiamantTransform
+from relais_transformer.adapters.dispatch import BySource
+from relais_transformer.adapters.finess import FinessTransform
+from relais_transformer.transform import TransformJob, Written, write_rows_blob
+
+if TYPE_CHECKING:
+    from relais_transformer.settings import TransformerSettings
+
+ENTRY = "relais_transformer.worker:transform_worker"
+
+
+@asynccontextmanager
+async def transform_worker(
+    settings: TransformerSettings,
+) -> AsyncIterator[Callable[[TransformJob], Awaitable[Written]]]:
+    configure_logging("transformer", settings.telemetry.relais_log_level)
+    transform = BySource(DiamantTransform(), FinessTransform())
+    blobs = FileSystemBlobStore(settings.storage.blobs)
+    gc.freeze()  # what the worker holds for its whole life is never garbage
+
+    async def run(job: TransformJob) -> Written:
+        # A file makes millions of short-lived, acyclic objects (cells, lines, rows): the cyclic collector would walk
+        # the live ones again and again for nothing. It runs once per file instead, over what the file left.
+        gc.disable()
+        try:
+            return write_rows_blob(transform, blobs, job)
+        finally:
+            gc.enable()
+            gc.collect()
+
+    yield run
+
+
+class WorkerTransform:
+    """`TransformFile`'s runner in the pool's worker processes."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self._pool = pool
+
+    async def __call__(self, job: TransformJob) -> Written:
+        written: Written = await self._pool.run(job)
+        return written
