@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 from faststream import FastStream
@@ -12,6 +13,7 @@ from relais_decryptor.adapters.sequoia import SequoiaDecryptor
 from relais_decryptor.decrypt import DecryptFile
 from relais_decryptor.settings import DecryptorSettings
 from relais_platform.runtime import Service, run
+from relais_platform.topics import PARTITIONS
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,10 @@ def create_app(settings: DecryptorSettings | None = None) -> FastStream:
     service = Service("decryptor", settings)
     decrypt = DecryptFile(key_store_from(settings), SequoiaDecryptor(), service.blobs, settings.work_dir)
     broker, kafka = service.broker, settings.kafka
+    # Decrypted files go to the partitions in turn, not by the hash of their name: the transformer takes one file per
+    # partition at a time, and hashing put four of a batch's eleven files, the biggest among them, in one partition.
+    # Nothing needs one file's events in order beyond this one event (the loader orders a source's files by date).
+    spread = itertools.cycle(range(PARTITIONS))
 
     @broker.subscriber(
         kafka.topic(Topic.FILE_FETCHED),
@@ -31,7 +37,7 @@ def create_app(settings: DecryptorSettings | None = None) -> FastStream:
         outcome = await decrypt(event)
         key = event.file_name.encode()
         if isinstance(outcome, FileDecrypted):
-            await broker.publish(outcome, kafka.topic(Topic.FILE_DECRYPTED), key=key)
+            await broker.publish(outcome, kafka.topic(Topic.FILE_DECRYPTED), key=key, partition=next(spread))
             log.info(
                 "file decrypted", extra={"file": event.file_name, "plaintext_size": outcome.plaintext.size}
             )
