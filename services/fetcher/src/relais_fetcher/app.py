@@ -9,6 +9,7 @@ from datetime import date
 from faststream import FastStream
 
 from relais_contracts import Event, SourceSystem, Topic
+from relais_diamant.definitions_medico_social import MEDICO_SOCIAL
 from relais_diamant.sources import DiamantSource, match_file_name
 from relais_fetcher.adapters.http_source import HttpFileSource
 from relais_fetcher.adapters.pg_ledger import PostgresFetchLedger
@@ -48,18 +49,32 @@ def create_app(settings: FetcherSettings | None = None) -> FastStream:
     ledger, publisher = PostgresFetchLedger(db), BrokerPublisher(service)
 
     def feed(
-        source: FileSource, select: Selector, expected: list[str], system: SourceSystem, inbox: str
+        source: FileSource,
+        select: Selector,
+        expected: list[str],
+        system: SourceSystem,
+        inbox: str,
+        first: frozenset[str] = frozenset(),
     ) -> InboxFetch:
         return InboxFetch(
             source=source, ledger=ledger, blobs=service.blobs, publisher=publisher, tracer=service.tracer,
             select=select, expected_sources=expected, source_system=system, inbox=inbox,
-            partial_dir=settings.partial_dir,
+            partial_dir=settings.partial_dir, first_sources=first,
         )  # fmt: skip
+
+    # The medico-social files first: the loader recomputes the tables derived from them once for the files it loads
+    # together (relais_loader.settling), so they had better reach it close together.
+    medico_social = frozenset(definition.source.value for definition in MEDICO_SOCIAL)
 
     diamant = [s.value for s in DiamantSource]
     feeds = [
         feed(
-            SftpFileSource(settings.sftp), select_diamant, diamant, SourceSystem.DIAMANT, settings.sftp.inbox
+            SftpFileSource(settings.sftp),
+            select_diamant,
+            diamant,
+            SourceSystem.DIAMANT,
+            settings.sftp.inbox,
+            medico_social,
         )
     ]
     # The referential changes rarely: its absence at a poll is normal, so no source is "expected" there.

@@ -54,8 +54,10 @@ class InboxFetch:
         source_system: SourceSystem,
         inbox: str,
         partial_dir: Path,
+        first_sources: Iterable[str] = (),
     ) -> None:
         self._source = source
+        self._first = frozenset(first_sources)
         self._ledger = ledger
         self._blobs = blobs
         self._publisher = publisher
@@ -90,6 +92,9 @@ class InboxFetch:
                         key=source,
                     )
             poll_span.set_attribute("relais.files_listed", len(files))
+        # `first_sources` first, then the biggest first: the services after this one work on several files at once, and
+        # a batch ends sooner when its longest files start first.
+        wanted.sort(key=lambda found: (found[1] not in self._first, -found[0].size))
         for remote, source, extraction_date in wanted:
             if await self._ledger.seen_unchanged(remote):
                 report.unchanged.append(remote.name)
