@@ -90,11 +90,15 @@ class Rejected(ValueError):
 
 
 def parse_float(raw: str) -> float | None:
-    text = raw.strip()
-    if not text:
-        return None
-    value = float(text)  # ValueError on anything but a plain decimal ("1,5", "KO"…)
-    if not math.isfinite(value) or "_" in text:  # nan and ±inf; Python's own digit separators ("1_000")
+    # float() ignores surrounding whitespace itself; ~3M cells on a national ANN_MS_TDP_ET, so the blank cell is
+    # only looked for when float() refuses.
+    try:
+        value = float(raw)  # ValueError on anything but a plain decimal ("1,5", "KO"…)
+    except ValueError:
+        if not raw.strip():
+            return None
+        raise
+    if not math.isfinite(value) or "_" in raw:  # nan and ±inf; Python's own digit separators ("1_000")
         raise ValueError(f"{raw!r} n'est pas un nombre décimal")
     return value
 
