@@ -19,15 +19,33 @@ import time
 from datetime import date
 from pathlib import Path
 
-from harness import bench_stack, local_sftp, log, wait_until
+from harness import BenchStack, bench_stack, local_sftp, log, peak_rss_mb, wait_until
 from pandas_baseline import load_with_pandas
 
+from relais_cli import stack
 from relais_cli.generate import write_diamant_extracts, write_finess_files
 from relais_cli.keys import ensure_platform_key
 from relais_diamant.synthetic import Quirks, establishments_from, referential_for
 from relais_testing.pipeline import Outcomes, fetcher_sftp_env, plaintext_name, publish, sftp_inbox
 
 PIPELINE = ("fetcher", "decryptor", "transformer", "loader")
+
+
+def worker_peaks(bench: BenchStack) -> dict[str, float]:
+    """Peak RSS of each service's worker processes (the transformer's), read before they stop: each must stay under
+    the per-service target as well, since together they do the service's work."""
+    peaks: dict[str, float] = {}
+    for service in PIPELINE:
+        pid = stack.service_pid(bench.var, service)
+        if pid is None:
+            continue
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                try:
+                    peaks[f"{service} worker {child}"] = peak_rss_mb(int(child))
+                except (OSError, RuntimeError):
+                    pass  # gone meanwhile
+    return peaks
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -99,7 +117,7 @@ async def run(args: argparse.Namespace) -> None:
                 publish(encrypted, diamant_inbox)
                 await wait_until(lambda: done(names), args.timeout, "the DIAMANT batch", bench, progress)
                 batch_s = time.perf_counter() - started
-                peaks = bench.peak_rss()
+                peaks = bench.peak_rss() | worker_peaks(bench)
             for name in sorted(names):
                 if name in outcomes.loaded:
                     event = outcomes.loaded[name][-1]
