@@ -5,7 +5,7 @@ columns the file's source owns), the EJ aggregates of the ETs the rows touched (
 ETs whose DIAMANT medico-social source rows changed (their derived tables are recomputed there too, or by the
 service right after the commit, once for the files loaded meanwhile: pg_medico_social), `date_mise_a_jour_fichier_source`, and the `loaded_file` ledger row (with the reference year N the file was
 transformed with). Loads of one source are serialised by an advisory lock, so "is a newer file already loaded?"
-cannot race; so are the loads of all sources that share tables (every source but the medico-social ones).
+cannot race; so are the loads of sources that share tables (`locks_of`).
 """
 
 from __future__ import annotations
@@ -224,16 +224,27 @@ async def _open_batch(
     return batch
 
 
-# The medico-social sources each write a table of their own (diamant_*), so their files may load at once, beside
-# anything else. The others share tables (activite_sanitaire takes ANN_RPU, ANN_SAE and MEN_PMSI_ANNUEL columns, the EJ
-# aggregates and the referential are refreshed by several sources): upserting the same rows from two transactions in
-# different orders could deadlock, so they load one at a time.
+# Loads whose tables overlap are serialised by an advisory lock (upserting the same rows from two transactions in
+# different orders could deadlock); the others run at once. The medico-social sources each write a table of their own
+# (diamant_*); the health sources write these families of tables and their EJ aggregates; a referential file (or any
+# other) may touch every EJ aggregate, so it takes every health family's lock, in order.
 _OWN_TABLES = frozenset(definition.source.value for definition in MEDICO_SOCIAL)
-SHARED_TABLES_LOCK = "relais loader: shared tables"
+_FAMILIES = {
+    "ANN_RPU": "activite_sanitaire",
+    "ANN_SAE": "activite_sanitaire",
+    "MEN_PMSI_ANNUEL": "activite_sanitaire",
+    "MEN_PMSI_MENCUMU": "activite_sanitaire_mensuel",
+    "QUO_SAN_FINANCE": "finances_sanitaires",
+    "MEN_HAPI": "allocations",
+}
 
 
-def _lock_of(source: str) -> str:
-    return source if source in _OWN_TABLES else SHARED_TABLES_LOCK
+def locks_of(source: str) -> list[str]:
+    if source in _OWN_TABLES:
+        return [source]
+    if source in _FAMILIES:
+        return [_FAMILIES[source]]
+    return sorted(set(_FAMILIES.values()))
 
 
 async def load_file(
@@ -253,7 +264,8 @@ async def load_file(
     With `settle_medico_social=False` the derived medico-social tables are not recomputed here: the ETs the file
     changed are only recorded, for the caller to settle right after the commit (pg_medico_social), together with any
     other file committed meanwhile."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", _lock_of(source))
+    for lock in locks_of(source):
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('relais loader ' || $1))", lock)
     if await conn.fetchval("SELECT 1 FROM loaded_file WHERE file_id = $1", file_id):
         return "already_loaded", 0
     newest = await conn.fetchval(
