@@ -31,6 +31,7 @@ from relais_loader.adapters.pg_indicators import load_file
 from relais_loader.adapters.pg_medico_social import (
     PENDING,
     pending_medico_social,
+    settle_groups,
     settle_medico_social,
 )
 from relais_testing.infra import Infra, fresh_database
@@ -449,14 +450,16 @@ async def test_files_loaded_without_recomputing_are_recomputed_once_together_by_
     assert [r[ET] for r in recorded] == sorted([A1, A2, B1])
     pending = await pending_medico_social(conn)
     assert pending == list(DERIVED)
-    for table in pending:  # each table on its own (the service runs them at once, on as many connections)
+    refreshed = {}
+    for group in settle_groups(pending):  # each group on its own (the service runs them at once)
         async with conn.transaction():
-            assert (await settle_medico_social(conn, table) or "").startswith("INSERT")
+            refreshed |= await settle_medico_social(conn, group)
+    assert sorted(refreshed) == sorted(DERIVED)
     for table, expected in EXPECTED.items():
         assert await non_null(conn, table) == expected, table
     assert not await conn.fetchval(f"SELECT count(*) FROM {PENDING}")
     async with conn.transaction():
-        assert await settle_medico_social(conn, DERIVED[0]) is None  # nothing left to recompute
+        assert await settle_medico_social(conn, DERIVED) == {}  # nothing left to recompute
 
     # Re-sent files record nothing, so the next recomputation has nothing to do.
     for source in MEDICO_SOCIAL:

@@ -296,42 +296,59 @@ async def pending_medico_social(conn: asyncpg.Connection) -> list[str]:
     return [table for table in rules.COLUMNS if table in found]
 
 
-async def settle_medico_social(conn: asyncpg.Connection, table: str) -> str | None:
-    """Recompute the rows of the derived `table` for every ET recorded for it, and forget them; returns the
-    command status, None when nothing was recorded. Call in a transaction of its own, after the files' transactions
-    committed: files committed meanwhile are recomputed together. One recomputation of a table runs at a time (an
-    advisory lock per table); it reads the records after taking the lock, so a file committed before that is
-    included, and one committed after is left for the next (its own loader's call, which waits for the lock). The
-    four tables are independent (each a function of the source tables): they may be recomputed at once, on as many
-    connections."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('diamant medico-social ' || $1))", table)
+# Derived tables recomputed together, in one transaction, because they read the same intermediate relations: activity,
+# human resources and CPOM (dashboard, ERRD, CA) on one connection, the budget (ERRD, CA, deposit rates) on another.
+SETTLE_GROUPS: tuple[tuple[str, ...], ...] = (
+    (rules.ACTIVITE, rules.RESSOURCES_HUMAINES, rules.CPOM),
+    (rules.BUDGET,),
+)
+
+
+def settle_groups(tables: Iterable[str]) -> list[list[str]]:
+    """`tables` (derived tables with ETs recorded) as the groups `settle_medico_social` takes."""
+    wanted = set(tables)
+    return [found for group in SETTLE_GROUPS if (found := [t for t in group if t in wanted])]
+
+
+async def settle_medico_social(conn: asyncpg.Connection, tables: Iterable[str]) -> dict[str, str]:
+    """Recompute the derived `tables` for every ET recorded for any of them, and forget those records; returns each
+    refreshed table's command status. Call in a transaction of its own, after the files' transactions committed:
+    files committed meanwhile are recomputed together. One recomputation of a table runs at a time (an advisory lock
+    per table, taken in one order); it reads the records after taking the locks, so a file committed before that is
+    included, and one committed after is left for the next. The derived tables are independent (each a function of
+    the source tables): disjoint groups may be recomputed at once, on as many connections (`settle_groups`)."""
+    wanted = sorted(set(tables))
+    for table in wanted:
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('diamant medico-social ' || $1))", table)
     await conn.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} ({ET} varchar(9) PRIMARY KEY) ON COMMIT DROP"
     )
     await conn.execute(f"TRUNCATE {TOUCHED}")
-    status = await conn.execute(
-        f"""WITH done AS (DELETE FROM {PENDING} WHERE derived_table = $1 RETURNING {ET})
-            INSERT INTO {TOUCHED} SELECT DISTINCT {ET} FROM done""",
-        table,
+    recorded = await conn.fetch(
+        f"""WITH done AS (DELETE FROM {PENDING} WHERE derived_table = ANY($1::text[]) RETURNING derived_table, {ET}),
+                 ets AS (INSERT INTO {TOUCHED} SELECT DISTINCT {ET} FROM done)
+            SELECT DISTINCT derived_table FROM done""",
+        wanted,
     )
-    if status == "INSERT 0 0":
-        return None
+    # An ET recorded for one table of the group is recomputed in the others too: a row whose values do not change is
+    # not rewritten (REFRESH_SQL), so that costs reading only.
+    derived = [table for table in rules.COLUMNS if table in {r["derived_table"] for r in recorded}]
+    if not derived:
+        return {}
     await conn.execute(f"ANALYZE {TOUCHED}")
     # For the rest of the transaction: these statements sort and hash a few hundred thousand rows, which spill to
     # disk at the default work_mem; JIT compilation cost more than it saved on them.
     await conn.execute("SET LOCAL work_mem = '32MB'")
     await conn.execute("SET LOCAL jit = off")
-    for name in _NEEDS[table]:
+    for name in sorted({name for table in derived for name in _NEEDS[table]}):
         await conn.execute(f"DROP TABLE IF EXISTS {_temp(name)}")
         await conn.execute(f"CREATE TEMP TABLE {_temp(name)} ON COMMIT DROP AS {INTERMEDIATE[name]}")
         await conn.execute(f"ANALYZE {_temp(name)}")
-    result: str = await conn.execute(REFRESH_SQL[table])
-    return result
+    return {table: await conn.execute(REFRESH_SQL[table]) for table in derived}
 
 
 async def refresh_medico_social(conn: asyncpg.Connection, touched: TouchedMedicoSocial) -> dict[str, str]:
-    """Record the file's changes and recompute at once, table after table, in the file's transaction (tests, and
+    """Record the file's changes and recompute at once, every derived table, in the file's transaction (tests, and
     one-file callers); returns each refreshed table's command status."""
     await record_medico_social_changes(conn, touched)
-    done = {table: await settle_medico_social(conn, table) for table in await pending_medico_social(conn)}
-    return {table: status for table, status in done.items() if status is not None}
+    return await settle_medico_social(conn, rules.COLUMNS)
