@@ -15,7 +15,7 @@ from relais_platform.blobstore import FileSystemBlobStore
 from relais_transformer.adapters.diamant import DiamantTransform
 from relais_transformer.adapters.dispatch import BySource
 from relais_transformer.adapters.finess import FinessTransform
-from relais_transformer.partitions import LoaderPartitions
+from relais_transformer.partitions import InTurn
 from relais_transformer.ports import KnownFiness
 from relais_transformer.transform import TransformFile
 
@@ -140,8 +140,6 @@ def test_every_source_has_a_definition() -> None:
     assert all(definition(s) is not None for s in DiamantSource)
 
 
-def test_medico_social_files_and_the_others_go_to_separate_loader_partitions_in_turn() -> None:
-    partition_of = LoaderPartitions(3)
-    assert [partition_of(source) for source in MEDICO_SOCIAL] == [0, 1, 0, 1, 0]
-    assert {partition_of(source) for source in ("ANN_RPU", "MEN_HAPI", "FINESS_FLUX_ET", None)} == {2}
-    assert LoaderPartitions(1)("ANN_MS_TDP_ET") == LoaderPartitions(1)("ANN_RPU") == 0
+def test_files_go_to_the_partitions_in_turn() -> None:
+    next_partition = InTurn(3)
+    assert [next_partition() for _ in range(7)] == [0, 1, 2, 0, 1, 2, 0]

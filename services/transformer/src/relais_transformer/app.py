@@ -14,7 +14,7 @@ from relais_transformer.adapters.diamant import DiamantTransform
 from relais_transformer.adapters.dispatch import BySource
 from relais_transformer.adapters.finess import FinessTransform
 from relais_transformer.adapters.pg_referential import PostgresReferential
-from relais_transformer.partitions import LoaderPartitions
+from relais_transformer.partitions import InTurn
 from relais_transformer.settings import TransformerSettings
 from relais_transformer.transform import Runner, TransformFile
 from relais_transformer.worker import ENTRY, WorkerTransform
@@ -39,7 +39,7 @@ def create_app(settings: TransformerSettings | None = None) -> FastStream:
         runner,
     )
     broker, kafka = service.broker, settings.kafka
-    partition_of = LoaderPartitions(PARTITIONS)
+    next_partition = InTurn(PARTITIONS)
 
     @broker.subscriber(
         kafka.topic(Topic.FILE_DECRYPTED),
@@ -55,7 +55,7 @@ def create_app(settings: TransformerSettings | None = None) -> FastStream:
         key = event.file_name.encode()
         if isinstance(outcome, FileTransformed):
             await broker.publish(
-                outcome, kafka.topic(Topic.FILE_TRANSFORMED), key=key, partition=partition_of(event.source)
+                outcome, kafka.topic(Topic.FILE_TRANSFORMED), key=key, partition=next_partition()
             )
             log.info("file transformed", extra={"file": event.file_name, "rows": outcome.row_count})
         else:
