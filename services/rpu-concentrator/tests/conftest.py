@@ -281,7 +281,7 @@ class FakeEvents:
 # --- synthetic RPU files and the expected regional database --------------------------------------------------
 
 ENTREE_DEFECTS = {"missing_entree", "unreadable_entree"}
-Fingerprint = tuple[datetime, object, object, object]
+Fingerprint = tuple[datetime, str, str, str]
 
 
 def small_establishment(
@@ -331,7 +331,13 @@ def _span(first: date | None, last: date | None) -> set[date]:
 
 
 def fingerprint(entree: datetime, naissance: object, sexe: object, gravite: object) -> Fingerprint:
-    return (entree, naissance, sexe, gravite)
+    """A passage as a sortable tuple: a missing item (an empty NAISSANCE, say) becomes "" so that lists of
+    fingerprints sort whatever the synthetic region's seed left empty."""
+    return (entree, _text(naissance), _text(sexe), _text(gravite))
+
+
+def _text(item: object) -> str:
+    return "" if item is None else str(item)
 
 
 def expected_by_day(
