@@ -1,12 +1,10 @@
-"""The pure rules of spec §5: cells, year window, FINESS, deterministic duplicate choice, quality report."""
-
-import itertools
+"""The pure rules of spec §5: cells, year window, FINESS, the rank of duplicates, quality report."""
 
 import pytest
 
 from relais_diamant import rules
 from relais_diamant.definitions import Period
-from relais_diamant.rules import Deduplicator, QualityReport, Rejected, YearWindow
+from relais_diamant.rules import QualityReport, Rejected, YearWindow
 
 
 @pytest.mark.parametrize(
@@ -105,32 +103,6 @@ def test_rank_prefers_the_referential_ej_then_filled_cells_then_a_stable_digest(
     assert rules.rank(["1", "2", ""], ej_matches=False) > rules.rank(["9", "", ""], ej_matches=False)
     assert rules.rank(["1", "2"], False) == rules.rank([" 1", "2 "], False)  # same content, same rank
     assert rules.rank(["1", "2"], False) != rules.rank(["2", "1"], False)
-
-
-def test_deduplication_does_not_depend_on_row_order() -> None:
-    rows = [(2, ["5", ""]), (3, ["5", "7"]), (4, ["6", "7"]), (5, ["5", "7"])]
-    ranks = {line: rules.rank(values, False) for line, values in rows}
-    winners = set()
-    for order in itertools.permutations(rows):
-        dedup = Deduplicator("t")
-        for line, _ in order:
-            dedup.offer(("k",), ranks[line], line)
-        assert dedup.duplicates == 3
-        winners.add(frozenset(dedup.winning_lines()))
-    assert len(winners) == 1
-    (only,) = winners
-    # lines 3 and 5 are identical: whichever wins among them, content is the same
-    assert only <= {3, 4, 5}
-
-
-def test_identical_rows_keep_the_first_and_every_dropped_line_is_final() -> None:
-    dedup = Deduplicator("activite_sanitaire")
-    same = rules.rank(["1"], False)
-    assert dedup.offer((2024, "010008407"), same, 7) is True
-    assert dedup.offer((2024, "010008407"), same, 3) is False
-    assert dedup.winning_lines() == {3}  # earlier line wins a tie
-    assert [(d.kept_line, d.dropped_line) for d in dedup.examples] == [(3, 7)]
-    assert len(dedup) == 1
 
 
 def test_quality_report_counts_all_lists_some() -> None:

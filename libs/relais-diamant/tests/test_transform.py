@@ -5,6 +5,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from relais_diamant.definitions import (
@@ -43,7 +44,7 @@ def run(
     found = definition(source)
     assert found is not None
     result = transform_file(path, found, REFERENTIAL, reference_year)
-    emitted = list(result.rows)
+    emitted = list(result.rows())
     return emitted, result.report.as_dict()
 
 
@@ -163,7 +164,7 @@ def test_a_line_with_the_wrong_number_of_fields_is_rejected_with_its_line(tmp_pa
     found = definition("ANN_RPU")
     assert found is not None
     result = transform_file(path, found, REFERENTIAL, 2026)
-    assert len(list(result.rows)) == 1
+    assert len(list(result.rows())) == 1
     assert result.report.rejected == {"nombre_de_champs": 2}
     assert [p.line for p in result.report.problems] == [3, 4]
 
@@ -398,7 +399,7 @@ def test_a_header_missing_a_label_refuses_the_file(tmp_path: Path) -> None:
         run(tmp_path, "ANN_RPU", [], header=["Finess", "Année"])
 
 
-def test_the_report_is_complete_before_rows_are_consumed_but_for_value_cells(tmp_path: Path) -> None:
+def test_the_report_is_complete_when_transform_file_returns(tmp_path: Path) -> None:
     path = tmp_path / "ANN_RPU_2026_01_05.CSV"
     path.write_text(
         f"Finess;Année;Nombre de passages aux urgences\n{ET1};2024;x\n{ET2};;1\n", encoding="utf-8"
@@ -407,7 +408,111 @@ def test_the_report_is_complete_before_rows_are_consumed_but_for_value_cells(tmp
     assert found is not None
     result = transform_file(path, found, REFERENTIAL, 2026, "ANN_RPU_2026_01_05.CSV")
     assert result.report.rows_read == 2 and result.report.rows_kept == 1
-    assert result.report.notes == {}
-    ((_, row),) = list(result.rows)
+    assert result.report.notes == {"valeur_invalide": 1}  # value cells included, before any row is read
+    assert result.tables["activite_sanitaire"]["nombre_passages_urgences"].to_list() == [None]
+    ((_, row),) = list(result.rows())
     assert row["nombre_passages_urgences"] is None
     assert result.report.notes == {"valeur_invalide": 1}
+
+
+# --- the column transform: tables, dtypes, order ----------------------------------------------------------------------
+
+
+def test_tables_hold_typed_columns_and_empty_blocks_keep_their_schema(tmp_path: Path) -> None:
+    path = tmp_path / "QUO_SAN_FINANCE_2026_01_05.CSV"
+    header = labels("QUO_SAN_FINANCE")
+    row = quo(EJ1, ET1, "2024", "1.5") | {"Dépenses Titre I Budget global": "-2"}
+    path.write_text("\n".join([";".join(header), ";".join(row.get(label, "") for label in header)]) + "\n")
+    found = definition("QUO_SAN_FINANCE")
+    assert found is not None
+    tables = transform_file(path, found, REFERENTIAL, 2026).tables
+    assert set(tables) == set(found.tables)
+    budget = tables["budget_et_finances_sanitaire"]
+    assert (
+        budget.schema["annee"] == pl.Int32
+        and budget.schema["numero_finess_etablissement_territorial"] == pl.String
+    )
+    assert budget.schema["depenses_titre_i_global"] == pl.Float64
+    ej = tables["budget_et_finances_entite_juridique"]  # no EJ-level row: empty, with its columns
+    assert ej.height == 0 and ej.columns[:2] == ["annee", "numero_finess_entite_juridique"]
+    assert ej.schema["annee"] == pl.Int32 and ej.schema["depenses_titre_i_budget_global"] == pl.Float64
+
+
+def test_dtypes_of_integer_date_text_and_key_columns(tmp_path: Path) -> None:
+    header = labels("ANN_ERRD_EJ_ET")
+    row = {"Finess": ET1, "Année": "2024", "Id Dépôt": "7", "Etat taux d'occupation global ERRD": "KO"}
+    path = tmp_path / "ANN_ERRD_EJ_ET_2026_01_05.CSV"
+    path.write_text(";".join(header) + "\n" + ";".join(row.get(label, "") for label in header) + "\n")
+    found = definition("ANN_ERRD_EJ_ET")
+    assert found is not None
+    (frame,) = transform_file(path, found, REFERENTIAL, 2026).tables.values()
+    assert (
+        frame.schema["id_depot"] == pl.Int64 and frame.schema["etat_taux_occupation_global_errd"] == pl.String
+    )
+    rows, _ = run(tmp_path, "MEN_HAPI", [hapi(EJ1, "", "1")])
+    assert rows[0][1]["beneficiaire"] == EJ1 and rows[0][1]["sous_enveloppe"] == ""  # text keys: never null
+
+
+def test_rows_come_in_file_order_of_the_winning_lines_blocks_in_definition_order(tmp_path: Path) -> None:
+    def sae(finess: str, year: str, lits: str) -> dict[str, str]:
+        return {
+            "Finess": finess,
+            "Année": year,
+            "Nombre de lits de médecine": lits,
+            "Nombre journées USLD": "1",
+        }
+
+    rows, _ = run(tmp_path, "ANN_SAE", [sae(ET2, "2024", "1"), sae(ET1, "2024", "2"), sae(ET2, "2024", "")])
+    assert [(table, row["numero_finess_etablissement_territorial"]) for table, row in rows] == [
+        ("activite_sanitaire", ET2),
+        ("capacite_autorisation_sanitaire", ET2),
+        ("activite_sanitaire", ET1),
+        ("capacite_autorisation_sanitaire", ET1),
+    ]
+
+
+def test_an_integer_beyond_int64_is_unreadable(tmp_path: Path) -> None:
+    rows, report = run(
+        tmp_path,
+        "ANN_SAE",
+        [
+            {
+                "Finess": ET1,
+                "Année": "2024",
+                "Nombre de lits de médecine": "1e19",
+                "Nombre de lits de SSR": "9e18",
+            }
+        ],
+    )
+    capacities = dict(rows)["capacite_autorisation_sanitaire"]
+    assert capacities["nombre_lits_medecine"] is None and capacities["nombre_lits_ssr"] == 9 * 10**18
+    assert report["notes"] == {"valeur_invalide": 1}
+
+
+def test_settling_duplicates_does_not_depend_on_row_order_on_a_larger_file(tmp_path: Path) -> None:
+    draw = random.Random(7)
+    values = ["", "1", "2", " 2", "2 ", "3.5", "x"]
+    rows_in = [
+        rpu(
+            draw.choice([ET1, ET2, ET3]),
+            draw.choice(["2023", "2024"]),
+            draw.choice(values),
+            draw.choice(["", EJ1, EJ2]),
+        )
+        for _ in range(120)
+    ]
+    outcomes = set()
+    for seed in range(8):
+        shuffled = rows_in[:]
+        random.Random(seed).shuffle(shuffled)
+        rows, report = run(tmp_path, "ANN_RPU", shuffled, name=f"ANN_RPU_2026_02_0{seed}.CSV")
+        kept = sorted(
+            (r["annee"], r["numero_finess_etablissement_territorial"], repr(r["nombre_passages_urgences"]))
+            for _, r in rows
+        )
+        outcomes.add(
+            (tuple(kept), report["duplicates"]["count"], report["rejected_by_reason"].get("doublon"))
+        )
+    assert len(outcomes) == 1
+    ((kept, duplicates, doublons),) = outcomes
+    assert len(kept) == 6 and duplicates == doublons == 114

@@ -25,7 +25,7 @@ def run(tmp_path: Path, source: str, rows: list[dict[str, str]]) -> tuple[list[A
     found = definition(source)
     assert found is not None
     result = transform_file(path, found, REFERENTIAL, 2026)
-    return list(result.rows), result.report.as_dict()
+    return list(result.rows()), result.report.as_dict()
 
 
 def test_per_errd_eprd_rows_are_keyed_by_year_et_and_integer_deposit(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 The header is matched against a source definition (see definitions): a missing required label refuses the whole
 file (`UnreadableFile`, naming the labels missing); otherwise the lines are yielded one at a time with their line
-number, never loading the file in memory. What a line means is the rules' business (rules, transform).
+number, never loading the file in memory. The transform reads the data lines by column (frames) and comes here for
+the files whose quoting only the csv module reads right. What a line means is the rules' business (rules, transform).
 """
 
 from __future__ import annotations

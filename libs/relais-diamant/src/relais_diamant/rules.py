@@ -1,4 +1,4 @@
-"""The rules of DIAMANT ingestion (shared/specs/diamant.md §5), as pure functions and small state machines: no I/O.
+"""The rules of DIAMANT ingestion (shared/specs/diamant.md §5), as pure functions on cells and rows: no I/O.
 
 - Cells: `;` files carry decimals with a point (`0.9977`, `.1197`, `2.112E-2`), no thousands separator, empty = null;
   money may be negative. FINESS numbers stay text; one that lost its leading zero (8 digits whose re-padded form has a
@@ -249,16 +249,12 @@ class Referential:
 def rank(values: Iterable[str], ej_matches: bool) -> int:
     """How strongly a row claims its key, from its raw value cells: higher wins (see the module docstring).
 
-    Packed in one integer (EJ agreement, then number of filled cells, then a 64-bit content digest) so that the
-    deduplication of a national file keeps one small int per key."""
+    Packed in one integer: EJ agreement, then number of filled cells, then a 64-bit digest of the stripped cells
+    (content only, so the choice never depends on row order, and identical rows tie)."""
     cells = [value.strip() for value in values]
     digest = int.from_bytes(hashlib.blake2b("\x1f".join(cells).encode(), digest_size=8).digest(), "big")
     filled = sum(1 for cell in cells if cell)
     return (int(ej_matches) << 80) | (filled << 64) | digest
-
-
-_LINE_BITS = 32
-_LINE_MAX = (1 << _LINE_BITS) - 1
 
 
 @dataclass(slots=True)
@@ -275,45 +271,6 @@ class Duplicate:
             "kept_line": self.kept_line,
             "dropped_line": self.dropped_line,
         }
-
-
-class Deduplicator:
-    """Keeps, per key, the line of the winning row; counts every duplicate and lists the first ones.
-
-    A dropped line is never taken back (only a strictly higher rank replaces the current winner, and equal ranks —
-    identical rows — keep the earlier line), so every listed `dropped_line` is final."""
-
-    def __init__(self, table: str, max_examples: int = 100) -> None:
-        self.table = table
-        self._best: dict[str, int] = {}  # key → rank << 32 | (LINE_MAX − line)
-        self.duplicates = 0
-        self.examples: list[Duplicate] = []
-        self._max_examples = max_examples
-
-    def offer(self, key: tuple[Any, ...], row_rank: int, line: int) -> bool:
-        """Record a row for its key; False when the key was already taken (a duplicate, whoever wins)."""
-        packed = (row_rank << _LINE_BITS) | (_LINE_MAX - line)
-        skey = "\x1f".join(map(str, key))
-        current = self._best.get(skey)
-        if current is None:
-            self._best[skey] = packed
-            return True
-        self.duplicates += 1
-        current_line = _LINE_MAX - (current & _LINE_MAX)
-        if packed > current:
-            self._best[skey] = packed
-            kept, dropped = line, current_line
-        else:
-            kept, dropped = current_line, line
-        if len(self.examples) < self._max_examples:
-            self.examples.append(Duplicate(self.table, key, kept, dropped))
-        return False
-
-    def winning_lines(self) -> set[int]:
-        return {_LINE_MAX - (packed & _LINE_MAX) for packed in self._best.values()}
-
-    def __len__(self) -> int:
-        return len(self._best)
 
 
 # --- quality report ------------------------------------------------------------------------------------------------

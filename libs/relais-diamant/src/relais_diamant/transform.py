@@ -1,286 +1,57 @@
-"""A DIAMANT file → rows for its target tables and a quality report, in two streaming passes over the file.
+"""A DIAMANT file → one DataFrame per target table and a quality report, column by column with polars.
 
-Pass 1 reads every line, applies the row rules (year, month, window, FINESS, referential) and offers each row to the
-deduplicator of every block whose scope takes it, keeping per key only the winning line (an int). When it ends, the
-quality report is complete but for unreadable value cells. Pass 2 reads the file again and emits, lazily, the winning
-rows, converting their values; an unreadable value cell becomes null and is reported with its line.
+The file streams through polars (frames): each line's field count, the cells the rules read, and the value cells
+typed on the way (values, cells). The row rules run as expressions, with the Python rules of `rules` applied once per
+distinct cell (answers): field count, year and month (and the window), FINESS numbers normalised (row_rules); then
+each block says which rows it takes and why it refuses the others (blocks). A row is offered to every block whose
+scope takes it — QUO_SAN_FINANCE's EJ rows (empty `Finess ET`) and ET rows are separated *before* any deduplication
+(spec §7.1) — and a row no block takes is rejected with its first refusal. Each block then settles its duplicated
+keys whatever the row order (dedup) and gathers its winners' values, unreadable ones null and noted (tables).
 
-Two passes keep memory to one small entry per key (not one row per key) on national files, and make the choice
-among duplicates independent of row order.
+Memory: a file's raw cells are never all held (a national ANN_MS_TDP_ET: ~200k lines, 26 MB); the rules read a
+narrow frame of the few cells they need, filtered as rows fall, and the winners' values are gathered by their ROW.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from relais_diamant import rules
-from relais_diamant.definitions import BENEFICIAIRE, Block, Kind, Level, Scope, SourceDefinition
-from relais_diamant.reader import DiamantFile, Header
-from relais_diamant.rules import QualityReport, Referential, Rejected
+from relais_diamant.blocks import BlockColumns, offer
+from relais_diamant.cells import first_reading
+from relais_diamant.definitions import Kind, SourceDefinition
+from relais_diamant.frames import FIELDS, LINE, ROW, CellsAgain, read_cells
+from relais_diamant.problems import ProblemLog
+from relais_diamant.reader import DiamantFile
+from relais_diamant.row_rules import complete_lines, finess_fields, with_finess, with_periods
+from relais_diamant.rules import QualityReport, Referential
+from relais_diamant.tables import MAX_EXAMPLES, BlockTable, block_table, candidates
+from relais_diamant.values import ValueCells, type_values, value_kinds
 
 TableRow = tuple[str, dict[str, Any]]
 
 
 @dataclass(slots=True)
 class Transformation:
-    """Rows are produced lazily; `report` is complete once they have all been consumed."""
+    """The rows of each target table (key columns, then value columns) and the file's complete quality report."""
 
-    rows: Iterator[TableRow]
+    tables: dict[str, pl.DataFrame]
     report: QualityReport
+    # The table of each row in the order the streaming transform emitted them (file order of the winning lines,
+    # blocks in definition order within a line); each table's frame holds its rows in that same order.
+    _emission: pl.Series | None = field(default=None, repr=False)
 
-
-class _Line:
-    """One data line seen through the header: raw cells by field name, FINESS numbers normalised once."""
-
-    __slots__ = ("_cells", "_finess", "_index", "line", "month", "year")
-
-    def __init__(self, header: Header, line: int, cells: list[str]) -> None:
-        self._cells = cells
-        self._index = header.index
-        self._finess: dict[str, tuple[str | None, bool]] = {}
-        self.line = line
-        self.year = 0
-        self.month: int | None = None
-
-    def raw(self, name: str) -> str:
-        position = self._index.get(name)
-        return "" if position is None else self._cells[position]
-
-    def finess(self, name: str) -> tuple[str | None, bool]:
-        """(number or None, restored leading zero); Rejected when invalid."""
-        found = self._finess.get(name)
-        if found is None:
-            found = rules.normalise_finess(self.raw(name))
-            self._finess[name] = found
-        return found
-
-    def finess_or_none(self, name: str) -> str | None:
-        try:
-            return self.finess(name)[0]
-        except Rejected:
-            return None
-
-
-def _in_scope(block: Block, line: _Line, definition: SourceDefinition) -> bool:
-    if block.scope is Scope.ALL or definition.et_field is None:
-        return True
-    et_blank = not line.raw(definition.et_field).strip()
-    return et_blank if block.scope is Scope.EJ_ROWS else not et_blank
-
-
-class _Transformer:
-    def __init__(
-        self, file: DiamantFile, referential: Referential, reference_year: int, report: QualityReport
-    ) -> None:
-        self.file = file
-        self.definition = file.definition
-        self.header = file.header
-        self.referential = referential
-        self.report = report
-        self.window = rules.year_window(self.definition.period, reference_year)
-        self.blocks = self.definition.blocks
-        self.dedup = [rules.Deduplicator(block.table) for block in self.blocks]
-        self.winners: list[set[int]] = []
-        self.kept: set[int] = set()
-        index, fields = self.header.index, self.header.fields
-        # Per block, the positions of its value cells present in this header (what ranks a duplicate) and the plan
-        # to convert them: (column, position, kind, label).
-        self.rank_positions = [
-            [index[field] for field, _ in block.values if field in index] for block in self.blocks
-        ]
-        self.plans = [
-            [
-                (column, index[field], fields[field].kind, fields[field].label)
-                for field, column in block.values
-                if field in index
-            ]
-            for block in self.blocks
-        ]
-        self.finess_fields = [name for name, f in fields.items() if f.kind is Kind.FINESS]
-
-    # --- rules shared by both passes -------------------------------------------------------------------------------
-    def _known(self, level: Level) -> frozenset[str]:
-        return self.referential.etablissements if level is Level.ET else self.referential.entites_juridiques
-
-    def _periods(self, line: _Line) -> None:
-        """Year (and month) of a line; Rejected when blank, unreadable or outside the window."""
-        line.year = rules.parse_year(line.raw(self.definition.year_field))
-        if self.definition.month_field is not None:
-            line.month = rules.parse_month(line.raw(self.definition.month_field))
-        if line.year not in self.window:
-            raise Rejected(rules.HORS_FENETRE, f"{line.year} hors de {self.window}")
-
-    def _check_known(self, line: _Line, field: str, level: Level, required: bool) -> str | None:
-        number, _ = line.finess(field)
-        if number is None:
-            if required:
-                label = self.header.fields[field].label if field in self.header.fields else field
-                raise Rejected(rules.FINESS_VIDE, f"« {label} » vide")
-            return None
-        if number not in self._known(level):
-            raise rules.finess_problem(number, level.value)
-        return number
-
-    def _key(self, block: Block, line: _Line) -> tuple[str, tuple[Any, ...]]:
-        """(FINESS checked against the referential, key values) of a line for a block; Rejected when unusable."""
-        number = self._check_known(line, block.finess, block.level, required=True)
-        assert number is not None
-        for field, level in block.also_known:
-            self._check_known(line, field, level, required=False)
-        key: list[Any] = []
-        for field, _ in block.keys:
-            if field == self.definition.year_field:
-                key.append(line.year)
-            elif field == self.definition.month_field:
-                key.append(line.month)
-            elif field == BENEFICIAIRE:
-                key.append(
-                    rules.beneficiaire(line.finess_or_none("finess"), line.finess_or_none("finess_ej"))
-                )
-            elif field == block.finess:
-                key.append(number)
-            else:
-                kind = self.header.fields[field].kind if field in self.header.fields else Kind.TEXT_KEY
-                if kind is Kind.FINESS:
-                    value = line.finess(field)[0]
-                    if value is None:
-                        raise Rejected(rules.FINESS_VIDE, field)
-                    key.append(value)
-                elif kind is Kind.INTEGER:  # `Id Dépôt`
-                    try:
-                        key.append(rules.parse_integer_key(line.raw(field)))
-                    except Rejected as rejected:
-                        label = self.header.fields[field].label
-                        raise Rejected(rejected.rule, f"« {label} » {rejected.detail}".rstrip()) from None
-                else:
-                    key.append(rules.parse_text_key(line.raw(field)))
-        return number, tuple(key)
-
-    def _ej_matches(self, block: Block, line: _Line, number: str) -> bool:
-        ej_field = self.definition.ej_field
-        if block.level is not Level.ET or ej_field is None or ej_field not in self.header.index:
-            return False
-        ej = line.finess_or_none(ej_field)
-        return ej is not None and self.referential.ej_of_et.get(number) == ej
-
-    # --- pass 1 ----------------------------------------------------------------------------------------------------
-    def scan(self) -> None:
-        report = self.report
-        width = self.header.width
-        candidates = 0
-        for number_line, cells in self.file.lines():
-            report.rows_read += 1
-            if len(cells) != width:
-                report.reject(
-                    number_line, rules.NOMBRE_DE_CHAMPS, f"{len(cells)} champs pour {width} libellés"
-                )
-                continue
-            line = _Line(self.header, number_line, cells)
-            try:
-                self._periods(line)
-            except Rejected as rejected:
-                report.reject(
-                    number_line, rejected.rule, rejected.detail, quiet=rejected.rule == rules.HORS_FENETRE
-                )
-                continue
-            self._note_restored_finess(line)
-            first_refusal: Rejected | None = None
-            offered = False
-            for position, block in enumerate(self.blocks):
-                if not _in_scope(block, line, self.definition):
-                    continue
-                try:
-                    number, key = self._key(block, line)
-                except Rejected as rejected:
-                    first_refusal = first_refusal or rejected
-                    continue
-                values = [cells[p] for p in self.rank_positions[position]]
-                self.dedup[position].offer(
-                    key, rules.rank(values, self._ej_matches(block, line, number)), number_line
-                )
-                offered = True
-            if offered:
-                candidates += 1
-            elif first_refusal is not None:
-                if first_refusal.finess is not None:
-                    report.unknown_finess[first_refusal.finess] += 1
-                report.reject(number_line, first_refusal.rule, first_refusal.detail)
-        self.winners = [d.winning_lines() for d in self.dedup]
-        self.kept = set().union(*self.winners) if self.winners else set()
-        report.rows_kept = len(self.kept)
-        if candidates > len(self.kept):
-            report.rejected[rules.DOUBLON] += candidates - len(self.kept)
-        for block, dedup in zip(self.blocks, self.dedup, strict=True):
-            report.tables[block.table] = report.tables.get(block.table, 0) + len(dedup)
-            report.duplicates += dedup.duplicates
-            for duplicate in dedup.examples:
-                if len(report.duplicate_examples) < 100:
-                    report.duplicate_examples.append(duplicate)
-                report.problem(
-                    duplicate.dropped_line,
-                    rules.DOUBLON,
-                    f"{block.table} {list(duplicate.key)} : ligne {duplicate.kept_line} préférée",
-                )
-
-    def _note_restored_finess(self, line: _Line) -> None:
-        for name in self.finess_fields:
-            try:
-                number, restored = line.finess(name)
-            except Rejected:
-                continue
-            if restored:
-                self.report.notes[rules.FINESS_COMPLETE] += 1
-                self.report.problem(
-                    line.line, rules.FINESS_COMPLETE, f"« {line.raw(name).strip()} » lu {number}"
-                )
-
-    # --- pass 2 ----------------------------------------------------------------------------------------------------
-    def emit(self) -> Iterator[TableRow]:
-        kept = self.kept
-        parsers = [
-            [(*step, None if step[2] is Kind.FINESS else rules.VALUE_PARSERS[step[2]]) for step in plan]
-            for plan in self.plans
-        ]
-        for number_line, cells in self.file.lines():
-            if number_line not in kept:
-                continue
-            line = _Line(self.header, number_line, cells)
-            self._periods(line)  # passed in pass 1: same file, same answer
-            for position, block in enumerate(self.blocks):
-                if number_line not in self.winners[position] or not _in_scope(block, line, self.definition):
-                    continue
-                _, key = self._key(block, line)
-                row: dict[str, Any] = dict(zip(block.key_columns, key, strict=True))
-                for column, cell_position, kind, label, parse in parsers[position]:
-                    cell = cells[cell_position]
-                    if not cell and kind is not Kind.TEXT_KEY:
-                        row[column] = None  # the common case of an empty cell, without a parser call
-                    elif parse is None:
-                        row[column] = self._value(line, cell, kind, label)
-                    else:
-                        try:  # the parser called directly: ~3M cells on a national ANN_MS_TDP_ET
-                            row[column] = parse(cell)
-                        except ValueError:
-                            row[column] = self._unreadable(line, cell, label)
-                yield block.table, row
-
-    def _value(self, line: _Line, raw: str, kind: Kind, label: str) -> Any:
-        if kind is Kind.FINESS:
-            try:
-                return rules.normalise_finess(raw)[0]
-            except Rejected:
-                return None
-        try:
-            return rules.parse_value(kind, raw)
-        except ValueError:
-            return self._unreadable(line, raw, label)
-
-    def _unreadable(self, line: _Line, raw: str, label: str) -> None:
-        self.report.notes[rules.VALEUR_INVALIDE] += 1
-        self.report.problem(line.line, rules.VALEUR_INVALIDE, f"« {label} » = {raw!r}")
+    def rows(self) -> Iterator[TableRow]:
+        """(table, {column: Python value}) one row at a time, in emission order: for tests and small callers."""
+        cursors = {table: frame.iter_rows(named=True) for table, frame in self.tables.items()}
+        order = self._emission if self._emission is not None else _table_by_table(self.tables)
+        for table in order:
+            yield table, next(cursors[table])
 
 
 def transform_file(
@@ -290,16 +61,90 @@ def transform_file(
     reference_year: int,
     file_name: str | None = None,
 ) -> Transformation:
-    """Read the header (UnreadableFile when a label is missing), run pass 1, and return the rows of pass 2 lazily."""
+    """UnreadableFile when the whole file cannot be used (missing header label, not UTF-8…)."""
     file = DiamantFile(path, definition, file_name)
+    header = file.header
+    window = rules.year_window(definition.period, reference_year)
     report = QualityReport(
         file=file.name,
         source=definition.source.value,
         reference_year=reference_year,
-        window=rules.year_window(definition.period, reference_year),
-        generation=file.header.generation.name,
-        unused_labels=list(file.header.unused_labels),
+        window=window,
+        generation=header.generation.name,
+        unused_labels=list(header.unused_labels),
     )
-    transformer = _Transformer(file, referential, reference_year, report)
-    transformer.scan()
-    return Transformation(rows=transformer.emit(), report=report)
+    log = ProblemLog(report)
+    values, again, rows = _read(file, definition)
+    report.rows_read = rows.height
+    rows = with_periods(complete_lines(rows, header.width, log), definition, window, log)
+    rows, finess = with_finess(rows, finess_fields(definition, header), header, log)
+    columns = BlockColumns(rows, finess, definition, header, referential)
+    blocks = [columns.rules_of(position, block) for position, block in enumerate(definition.blocks)]
+    rows, offered = offer(columns.rows, blocks, log)
+    taken = [candidates(rows, block, definition, header) for block in blocks]
+    del rows, columns  # the rules' frame: the candidates hold what the blocks still need
+    built = [block_table(block, values, again, definition, header, referential, log) for block in taken]
+    _count(report, offered, built)
+    log.close()
+    return Transformation(_tables(built), report, _emission_order(built))
+
+
+def _read(file: DiamantFile, definition: SourceDefinition) -> tuple[ValueCells, CellsAgain, pl.DataFrame]:
+    """The typed values of every line (by ROW), the way back to raw cells, and the narrow frame of ROW, LINE, FIELDS
+    and the cells the rules read."""
+    header = file.header
+    values = list(
+        dict.fromkeys(name for b in definition.blocks for name, _ in b.values if name in header.index)
+    )
+    # The rules read every field but those only ever a value (FINESS values are checked as numbers).
+    read = [name for name, f in header.fields.items() if name not in values or f.kind is Kind.FINESS]
+    kinds = value_kinds(values, header)
+    lines = read_cells(file, [*(pl.col(name) for name in read), *first_reading(kinds)])
+    rows = pl.concat([lines.numbers, lines.asked.select(read)], how="horizontal").with_row_index(ROW)
+    typed = type_values(lines.asked.drop(read), lines.again.cells, kinds)
+    return typed, lines.again, rows.filter(pl.col(FIELDS) > 0)  # a blank line is skipped, not read
+
+
+def _count(report: QualityReport, offered: int, built: list[BlockTable]) -> None:
+    kept = pl.concat([b.frame.select(LINE) for b in built]).unique() if built else pl.DataFrame()
+    report.rows_kept = kept.height
+    if offered > kept.height:
+        report.rejected[rules.DOUBLON] += offered - kept.height
+    for b in built:
+        report.tables[b.table] = report.tables.get(b.table, 0) + b.frame.height
+        report.duplicates += b.duplicates
+        room = MAX_EXAMPLES - len(report.duplicate_examples)
+        report.duplicate_examples += b.examples[: max(room, 0)]
+
+
+def _tables(built: list[BlockTable]) -> dict[str, pl.DataFrame]:
+    """Each block's rows without their line; two blocks of one table share its frame, in emission order."""
+    tables: dict[str, list[BlockTable]] = {}
+    for b in built:
+        tables.setdefault(b.table, []).append(b)
+    return {table: _merged(parts).drop(LINE) for table, parts in tables.items()}
+
+
+def _merged(parts: list[BlockTable]) -> pl.DataFrame:
+    if len(parts) == 1:
+        return parts[0].frame  # already in line order
+    frames = [b.frame.with_columns(pl.lit(b.position).alias("_position")) for b in parts]
+    return pl.concat(frames, how="diagonal_relaxed").sort(LINE, "_position").drop("_position")
+
+
+def _emission_order(built: list[BlockTable]) -> pl.Series:
+    if not built:
+        return pl.Series("table", [], pl.String)
+    order = pl.concat(
+        b.frame.select(LINE, pl.lit(b.position).alias("_position"), pl.lit(b.table).alias("table"))
+        for b in built
+    )
+    return order.sort(LINE, "_position").get_column("table")
+
+
+def _table_by_table(tables: dict[str, pl.DataFrame]) -> Iterator[str]:
+    for table, frame in tables.items():
+        yield from [table] * frame.height
+
+
+__all__ = ["TableRow", "Transformation", "transform_file"]
