@@ -1,12 +1,11 @@
 """Health-sector DIAMANT files, transformed and loaded through the loader's functions on the real PostgreSQL: table
 contents against expectations worked out by hand below, EJ aggregates (DMS weighted by stays, not summed), replay
-changing nothing, supersession. The tests share one database of their own and run in order: each starts from what
-the previous one left."""
+changing nothing, supersession, a newer extract restating its source for its window. The tests share one database of
+their own and run in order: each starts from what the previous one left."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import AsyncIterator
 from datetime import date
@@ -16,12 +15,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from relais_contracts.rows import read_rows, write_rows
-from relais_diamant.definitions import MENCUMU_GENERATION_BEFORE_2024, definition, labels
-from relais_diamant.rules import Referential
-from relais_diamant.transform import transform_file
+from relais_diamant.definitions import MENCUMU_GENERATION_BEFORE_2024, labels
 from relais_loader.adapters.pg_indicators import load_file
 from relais_testing.infra import Infra, fresh_database
+
+from .conftest import csv, load_extract, table_file
 
 pytestmark = pytest.mark.integration
 
@@ -61,24 +59,6 @@ async def conn(database: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-async def referential(conn: asyncpg.Connection) -> Referential:
-    ets = await conn.fetch(
-        "SELECT numero_finess_etablissement_territorial AS et, numero_finess_entite_juridique AS ej "
-        "FROM etablissement_territorial"
-    )
-    ejs = await conn.fetch("SELECT numero_finess_entite_juridique AS ej FROM entite_juridique")
-    return Referential(
-        frozenset(r["et"] for r in ets), frozenset(r["ej"] for r in ejs), {r["et"]: r["ej"] for r in ets}
-    )
-
-
-def csv(header: list[str], rows: list[dict[str, str]]) -> str:
-    return (
-        "\r\n".join([";".join(header)] + [";".join(row.get(label, "") for label in header) for row in rows])
-        + "\r\n"
-    )
-
-
 async def load(
     conn: asyncpg.Connection,
     tmp_path: Path,
@@ -88,29 +68,16 @@ async def load(
     *,
     salt: str = "",
 ) -> tuple[str, int, dict[str, Any]]:
-    """The pipeline's path without the broker: transform, rows blob (JSON lines), one transaction in the loader."""
-    name = f"{source}_{extracted:%Y_%m_%d}.CSV"
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    found = definition(source)
-    assert found is not None
-    result = transform_file(path, found, await referential(conn), N, name)
-    blob = io.BytesIO()
-    write_rows(blob, result.rows)
-    blob.seek(0)
-    report = result.report.as_dict()
-    async with conn.transaction():
-        outcome, written = await load_file(
-            conn,
-            file_id=hashlib.sha256((text + salt).encode()).hexdigest(),
-            source=source,
-            file_name=name,
-            extraction_date=extracted,
-            rows=read_rows(blob),
-            quality_report=json.dumps(report),
-            reference_year=N,
-        )
-    return outcome, written, report
+    loaded = await load_extract(
+        conn,
+        tmp_path,
+        source,
+        text,
+        extracted,
+        file_id=hashlib.sha256((text + salt).encode()).hexdigest(),
+        reference_year=N,
+    )
+    return loaded.outcome, loaded.written, loaded.report
 
 
 async def table(conn: asyncpg.Connection, name: str, columns: str, order: str) -> list[tuple[Any, ...]]:
@@ -226,7 +193,8 @@ MENCUMU_2025 = csv(
 )
 MENCUMU_OLD = csv(
     labels("MEN_PMSI_MENCUMU", MENCUMU_GENERATION_BEFORE_2024),
-    # An old-generation file: it says nothing about DMS and PSY, so it leaves them as they are.
+    # An old-generation file: it says nothing about DMS and PSY, so it leaves them as they are for the keys it lists;
+    # the keys it no longer lists are gone (it restates the source for its window).
     [{"Finess": A1, "Année": "2025", "Mois": "1", "Nombre de séjours mensuels cumulés Médecine": "12"}],
 )
 QUO_HEADER = labels("QUO_SAN_FINANCE")
@@ -350,17 +318,18 @@ async def test_health_sources_load_into_their_tables_with_weighted_ej_aggregates
     ]
     outcome, _, report = await load(conn, tmp_path, "MEN_PMSI_MENCUMU", MENCUMU_OLD, date(2026, 2, 2))
     assert outcome == "loaded" and report["generation"] == MENCUMU_GENERATION_BEFORE_2024
+    # A1's January: 12 stays now, its DMS (which this generation does not carry) kept; A2's January and A1's
+    # February, which the newer extract no longer lists, gone — and with them EJ A's February.
     assert await table(
         conn,
         "activite_sanitaire_mensuel",
         "annee, mois, numero_finess_etablissement_territorial, nombre_sejours_complets_medecine, "
         "duree_moyenne_sejour_medecine",
         "1, 2, 3",
-    ) == [(2025, 1, A1, 12.0, 3.0), (2025, 1, A2, 30.0, 5.0), (2025, 2, A1, 11.0, None)]
-    # (12 × 3 + 30 × 5) / 42
-    january = (await table(conn, "activite_sanitaire_mensuel_entite_juridique", monthly_ej, "1, 2, 3"))[0]
-    assert january[:4] == (2025, 1, EJ_A, 42.0)
-    assert january[4] == pytest.approx(186 / 42)
+    ) == [(2025, 1, A1, 12.0, 3.0)]
+    assert await table(conn, "activite_sanitaire_mensuel_entite_juridique", monthly_ej, "1, 2, 3") == [
+        (2025, 1, EJ_A, 12.0, 3.0, None, None)
+    ]
 
     # QUO_SAN_FINANCE: the ET row came first, the EJ row is kept all the same.
     outcome, written, report = await load(conn, tmp_path, "QUO_SAN_FINANCE", QUO, date(2026, 1, 6))
@@ -463,8 +432,69 @@ async def test_an_older_extract_arriving_late_changes_nothing(
     )
 
 
-async def test_a_referential_move_of_an_et_refreshes_both_ejs(conn: asyncpg.Connection) -> None:
+async def test_a_newer_extract_restates_its_source_for_the_years_of_its_window(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    # A year before the window (2021..2025 for N = 2026), left by some old extract: no newer extract speaks for it.
+    await conn.execute(
+        "INSERT INTO capacite_autorisation_sanitaire (annee, numero_finess_etablissement_territorial, "
+        "nombre_lits_medecine) VALUES (2019, $1, 7)",
+        A1,
+    )
+    # ANN_SAE without A2: A2's capacities are gone, and its USLD days (SAE's column of the shared activity table)
+    # cleared, the PMSI and RPU columns of the same row staying.
+    sae = csv(
+        labels("ANN_SAE"),
+        [{"Finess": A1, "Finess EJ": EJ_A, "Année": "2024", "Nombre de lits de médecine": "21"}],
+    )
+    assert (await load(conn, tmp_path, "ANN_SAE", sae, date(2026, 9, 30)))[0] == "loaded"
+    assert await table(
+        conn,
+        "capacite_autorisation_sanitaire",
+        "annee, numero_finess_etablissement_territorial, nombre_lits_medecine",
+        "1, 2",
+    ) == [(2019, A1, 7), (2024, A1, 21)]
+    assert await table(
+        conn,
+        "capacite_autorisation_entite_juridique",
+        "annee, numero_finess_entite_juridique, nombre_lits_medecine",
+        "1, 2",
+    ) == [(2019, EJ_A, 7), (2024, EJ_A, 21)]
+    # A1's USLD days came from ANN_SAE: this extract leaves the cell empty, so it is now empty.
+    assert await table(
+        conn,
+        "activite_sanitaire",
+        "annee, numero_finess_etablissement_territorial, nombre_journees_usld, nombre_passages_urgences",
+        "1, 2",
+    ) == [(2022, B1, None, 70.0), (2023, A1, None, None), (2024, A1, None, 1.0), (2024, A2, None, 500.0),
+          (2024, B1, None, None)]  # fmt: skip
+    # ANN_RPU without B1: B1's passages cleared, its row (and EJ B's) staying for the other sources' columns.
+    rpu = csv(labels("ANN_RPU"), [{"Finess": A1, "Année": "2024", "Nombre de passages aux urgences": "1001"}])
+    assert (await load(conn, tmp_path, "ANN_RPU", rpu, date(2026, 3, 1)))[0] == "loaded"
+    assert await table(
+        conn,
+        "activite_sanitaire",
+        "annee, numero_finess_etablissement_territorial, nombre_passages_urgences",
+        "1, 2",
+    ) == [(2022, B1, None), (2023, A1, None), (2024, A1, 1001.0), (2024, A2, None), (2024, B1, None)]
+    assert await table(
+        conn,
+        "activite_sanitaire_entite_juridique",
+        "annee, numero_finess_entite_juridique, nombre_passages_urgences",
+        "1, 2",
+    ) == [(2022, EJ_B, None), (2023, EJ_A, None), (2024, EJ_A, 1001.0), (2024, EJ_B, None)]
+
+
+async def test_a_referential_move_of_an_et_refreshes_both_ejs(
+    conn: asyncpg.Connection, tmp_path: Path
+) -> None:
     # A FINESS referential file moves A2 from EJ A to EJ B: every EJ's aggregates are recomputed.
+    moved = {
+        "numero_finess_etablissement_territorial": A2,
+        "numero_finess_entite_juridique": EJ_B,
+        "raison_sociale": "Site A2",
+        "categorie": "355",
+    }
     async with conn.transaction():
         outcome, _ = await load_file(
             conn,
@@ -472,17 +502,7 @@ async def test_a_referential_move_of_an_et_refreshes_both_ejs(conn: asyncpg.Conn
             source="finess_cs1400102",
             file_name="finess_cs1400102_stock_20260110-0400.xml.gz",
             extraction_date=date(2026, 1, 10),
-            rows=[
-                (
-                    "etablissement_territorial",
-                    {
-                        "numero_finess_etablissement_territorial": A2,
-                        "numero_finess_entite_juridique": EJ_B,
-                        "raison_sociale": "Site A2",
-                        "categorie": "355",
-                    },
-                )
-            ],
+            tables=[table_file(tmp_path, "etablissement_territorial", [moved])],
             quality_report="{}",
         )
     assert outcome == "loaded"
@@ -498,9 +518,10 @@ async def test_a_referential_move_of_an_et_refreshes_both_ejs(conn: asyncpg.Conn
         (2024, EJ_A, 100.0, 4.0),
         (2024, EJ_B, 300.0, 6.0),
     ]
+    # A2 has no capacity since the last ANN_SAE: EJ B has none.
     assert await table(
         conn,
         "capacite_autorisation_entite_juridique",
-        "numero_finess_entite_juridique, nombre_lits_medecine",
-        "1",
-    ) == [(EJ_A, 20), (EJ_B, 10)]
+        "annee, numero_finess_entite_juridique, nombre_lits_medecine",
+        "1, 2",
+    ) == [(2019, EJ_A, 7), (2024, EJ_A, 21)]

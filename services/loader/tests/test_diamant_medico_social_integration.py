@@ -1,15 +1,13 @@
 """The five medico-social DIAMANT files, transformed and loaded through the loader's functions on the real
 PostgreSQL, in two different orders: the same source tables and the same Helios tables (activite_medico_social,
 budget_et_finances_medico_social, ressources_humaines_medico_social, cpom), equal to expectations worked out by hand
-below; replaying every file rewrites no row. The same order-independence on synthetic files from the generator
+below; replaying every file rewrites no row, and a re-sent extract of the same content leaves the same tables. The same order-independence on synthetic files from the generator
 (ERRD deposit ids agreeing across the three ERRD files, re-deposits, duplicates, unknown FINESS, blank years)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
-import json
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -18,16 +16,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from relais_contracts.rows import read_rows, write_rows
 from relais_diamant import medico_social
-from relais_diamant.definitions import definition, labels
+from relais_diamant.definitions import labels
 from relais_diamant.definitions_medico_social import SOURCE_TABLES
-from relais_diamant.rules import Referential
 from relais_diamant.sources import DiamantSource
 from relais_diamant.synthetic import Quirks, establishments_from, write_diamant_files
-from relais_diamant.transform import transform_file
 from relais_finess.synthetic import generate_referential
-from relais_loader.adapters.pg_indicators import load_file
 from relais_loader.adapters.pg_medico_social import (
     PENDING,
     pending_medico_social,
@@ -35,6 +29,9 @@ from relais_loader.adapters.pg_medico_social import (
     settle_medico_social,
 )
 from relais_testing.infra import Infra, fresh_database
+
+from .conftest import csv as csv_of
+from .conftest import load_extract
 
 pytestmark = pytest.mark.integration
 
@@ -80,22 +77,8 @@ async def conn(database: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-async def referential(conn: asyncpg.Connection) -> Referential:
-    ets = await conn.fetch(
-        f"SELECT {ET} AS et, numero_finess_entite_juridique AS ej FROM etablissement_territorial"
-    )
-    ejs = await conn.fetch("SELECT numero_finess_entite_juridique AS ej FROM entite_juridique")
-    return Referential(
-        frozenset(r["et"] for r in ets), frozenset(r["ej"] for r in ejs), {r["et"]: r["ej"] for r in ets}
-    )
-
-
 def csv(source: str, rows: list[dict[str, str]]) -> str:
-    header = labels(source)
-    return (
-        "\r\n".join([";".join(header)] + [";".join(r.get(label, "") for label in header) for r in rows])
-        + "\r\n"
-    )
+    return csv_of(labels(source), rows)
 
 
 async def load(
@@ -107,30 +90,19 @@ async def load(
     salt: str = "",
     settle: bool = True,
 ) -> str:
-    """The pipeline's path without the broker: transform, rows blob, one transaction in the loader (which recomputes
-    the derived tables too, unless `settle` is false: then they wait for `settle_medico_social`)."""
-    name = f"{source}_{extracted:%Y_%m_%d}.CSV"
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    found = definition(source)
-    assert found is not None
-    result = transform_file(path, found, await referential(conn), N, name)
-    blob = io.BytesIO()
-    write_rows(blob, result.rows)
-    blob.seek(0)
-    async with conn.transaction():
-        outcome, _ = await load_file(
-            conn,
-            file_id=hashlib.sha256((text + salt).encode()).hexdigest(),
-            source=source,
-            file_name=name,
-            extraction_date=extracted,
-            rows=read_rows(blob),
-            quality_report=json.dumps(result.report.as_dict()),
-            reference_year=N,
-            settle_medico_social=settle,
-        )
-    return outcome
+    """Transform, store, load in one transaction (which recomputes the derived tables too, unless `settle` is false:
+    then they wait for `settle_medico_social`)."""
+    loaded = await load_extract(
+        conn,
+        tmp_path,
+        source,
+        text,
+        extracted,
+        file_id=hashlib.sha256((text + salt).encode()).hexdigest(),
+        reference_year=N,
+        settle_medico_social=settle,
+    )
+    return loaded.outcome
 
 
 async def snapshot(conn: asyncpg.Connection, xmin: bool = False) -> dict[str, list[tuple[Any, ...]]]:
@@ -425,47 +397,53 @@ async def test_the_five_files_in_two_orders_give_the_hand_computed_tables_and_re
         assert await load(conn, tmp_path, source, FILES[source], date(2026, 1, 5)) == "loaded"
     assert await snapshot(conn) == first
 
-    # Re-sent files (a newer extract, same content): loaded, and not one row rewritten.
+    # Replayed files (the same file again): recognised, and not one row rewritten.
     before = await snapshot(conn, xmin=True)
+    for source in MEDICO_SOCIAL:
+        assert await load(conn, tmp_path, source, FILES[source], date(2026, 1, 5)) == "already_loaded"
+    assert await snapshot(conn, xmin=True) == before
+    # Re-sent files (a newer extract, same content): loaded, and the tables say the same.
     for source in MEDICO_SOCIAL:
         assert (
             await load(conn, tmp_path, source, FILES[source], date(2026, 1, 12), salt="re-sent") == "loaded"
         )
-    assert await snapshot(conn, xmin=True) == before
+    assert await snapshot(conn) == first
 
 
 async def test_files_loaded_without_recomputing_are_recomputed_once_together_by_the_next_settle(
     conn: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    """The service's path: each file's transaction only records its ETs; one recomputation after the commits gives
-    the same tables as recomputing in every file's transaction, and leaves nothing recorded."""
+    """The service's path: each file's transaction only marks the derived tables its source feeds; one
+    recomputation after the commits gives the same tables as recomputing in every file's transaction, and leaves
+    nothing marked."""
     await empty(conn)
     for source in MEDICO_SOCIAL:
         assert await load(conn, tmp_path, source, FILES[source], date(2026, 1, 5), settle=False) == "loaded"
     for table in DERIVED:  # nothing recomputed yet
         assert not await conn.fetchval(f"SELECT count(*) FROM {table}"), table
-    recorded = await conn.fetch(
-        f"SELECT DISTINCT {ET} FROM {PENDING} ORDER BY 1"
-    )  # by derived table and source
-    assert [r[ET] for r in recorded] == sorted([A1, A2, B1])
+    marks = await conn.fetch(f"SELECT derived_table, source_table FROM {PENDING} ORDER BY 1, 2")
+    assert ("budget_et_finances_medico_social", "diamant_per_errd_eprd") in [tuple(m) for m in marks]
+    assert (
+        len(marks) == 3 + 3 + 3 + 1 + 1
+    )  # TDP, ERRD by ET and CA feed three tables each; the ERRD rates one
     pending = await pending_medico_social(conn)
     assert pending == list(DERIVED)
-    refreshed = {}
+    refreshed: list[str] = []
     for group in settle_groups(pending):  # each group on its own (the service runs them at once)
         async with conn.transaction():
-            refreshed |= await settle_medico_social(conn, group)
+            refreshed += await settle_medico_social(conn, group)
     assert sorted(refreshed) == sorted(DERIVED)
     for table, expected in EXPECTED.items():
         assert await non_null(conn, table) == expected, table
     assert not await conn.fetchval(f"SELECT count(*) FROM {PENDING}")
     async with conn.transaction():
-        assert await settle_medico_social(conn, DERIVED) == {}  # nothing left to recompute
+        assert await settle_medico_social(conn, DERIVED) == []  # nothing left to recompute
 
-    # Re-sent files record nothing, so the next recomputation has nothing to do.
+    # Replayed files mark nothing, so the next recomputation has nothing to do.
     for source in MEDICO_SOCIAL:
         assert (
-            await load(conn, tmp_path, source, FILES[source], date(2026, 1, 12), salt="re-sent", settle=False)
-            == "loaded"
+            await load(conn, tmp_path, source, FILES[source], date(2026, 1, 5), settle=False)
+            == "already_loaded"
         )
     assert not await conn.fetchval(f"SELECT count(*) FROM {PENDING}")
 
@@ -487,7 +465,7 @@ async def test_a_later_file_changes_only_what_it_changes(conn: asyncpg.Connectio
 async def test_a_load_inside_a_savepoint_still_refreshes_what_it_changed(
     conn: asyncpg.Connection, tmp_path: Path
 ) -> None:
-    """The changed rows are recognised by the id of the (sub)transaction that wrote them, whatever the nesting."""
+    """A load nested in the caller's transaction (a savepoint) rebuilds and recomputes all the same."""
     await empty(conn)
     for source in MEDICO_SOCIAL:
         await load(conn, tmp_path, source, FILES[source], date(2026, 1, 5))
@@ -501,9 +479,9 @@ async def test_a_load_inside_a_savepoint_still_refreshes_what_it_changed(
 async def test_two_files_loaded_at_once_each_see_the_other_when_recomputing(
     conn: asyncpg.Connection, database: str, tmp_path: Path
 ) -> None:
-    """ANN_MS_TDP_ET and ANN_CA_EJ_ET loaded at the same time by two connections: the second recomputation waits for
-    the first file to commit and combines both (without the shared lock it would write A1 2024 without the
-    dashboard's rate, over the first file's row)."""
+    """ANN_MS_TDP_ET and ANN_CA_EJ_ET loaded at the same time by two connections, each recomputing in its own
+    transaction: the second waits for the first file to commit and combines both (without the shared lock it would
+    write A1 2024 without the dashboard's rate, over the first file's row)."""
     await empty(conn)
     other = await asyncpg.connect(database)
     try:

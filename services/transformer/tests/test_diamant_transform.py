@@ -1,14 +1,15 @@
-"""The transform use case on DIAMANT files: a decrypted file in, a rows blob and its quality report (or a rejection
-naming the file and the reason) out."""
+"""The transform use case on DIAMANT files: a decrypted file in, its rows (an Arrow IPC blob per target table), the
+years it speaks for and its quality report (or a rejection naming the file and the reason) out; FINESS referential
+files too."""
 
 import json
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from relais_contracts import FileDecrypted, FileRejected, FileTransformed, SourceSystem
-from relais_contracts.rows import read_rows
 from relais_diamant.definitions import labels
 from relais_diamant.sources import DiamantSource
 from relais_platform.blobstore import FileSystemBlobStore
@@ -68,19 +69,13 @@ async def test_a_diamant_file_becomes_rows_and_a_quality_report(blobs: FileSyste
     event = decrypted(blobs, "ANN_RPU_2026_01_05.CSV", text, "ANN_RPU")
     outcome = await use_case(blobs)(event)
     assert isinstance(outcome, FileTransformed)
-    assert outcome.row_count == 1
-    with blobs.open(outcome.rows) as stream:
-        assert list(read_rows(stream)) == [
-            (
-                "activite_sanitaire",
-                {
-                    "annee": 2024,
-                    "numero_finess_etablissement_territorial": ET1,
-                    "nombre_passages_urgences": 31250.0,
-                },
-                "upsert",
-            )
-        ]
+    assert outcome.row_count == 1 and outcome.years == (2021, 2025)
+    [table] = outcome.tables
+    assert (table.table, table.rows, table.mode) == ("activite_sanitaire", 1, "upsert")
+    assert table.blob.media_type == "application/vnd.apache.arrow.file"
+    assert pl.read_ipc(blobs.path(table.blob)).to_dicts() == [
+        {"annee": 2024, "numero_finess_etablissement_territorial": ET1, "nombre_passages_urgences": 31250.0}
+    ]
     report = outcome.quality_report
     assert report["reference_year"] == 2026
     assert report["rows_read"] == 4 and report["rows_kept"] == 1
@@ -123,6 +118,7 @@ async def test_medico_social_sources_are_transformed_into_their_source_tables(
     outcome = await use_case(blobs)(decrypted(blobs, name, ";".join(labels(source)) + "\n", source))
     assert isinstance(outcome, FileTransformed)
     assert outcome.row_count == 0 and outcome.quality_report["source"] == source
+    assert outcome.tables and all(t.table.startswith("diamant_") for t in outcome.tables)
 
 
 async def test_a_medico_social_header_missing_labels_is_rejected_naming_them(
@@ -132,6 +128,38 @@ async def test_a_medico_social_header_missing_labels_is_rejected_naming_them(
     outcome = await use_case(blobs)(decrypted(blobs, name, "Finess;Année\n", "ANN_PER_ERRD_EPRD"))
     assert isinstance(outcome, FileRejected)
     assert outcome.reason.endswith("1 libellé(s) attendu(s) absent(s) : « Id Dépôt »")
+
+
+async def test_a_finess_et_file_announces_the_ejs_of_its_ets_before_them(
+    blobs: FileSystemBlobStore, tmp_path: Path
+) -> None:
+    from relais_finess.synthetic import generate_referential
+    from relais_finess.synthetic_files import write_etablissements_xml_gz
+
+    referential = generate_referential(7, 3)
+    ets = tmp_path / "finess_cs1400102_stock_20260105-0400.xml.gz"
+    write_etablissements_xml_gz(referential, ets)
+    ref = blobs.put_file(ets)
+    event = FileDecrypted(
+        source_system=SourceSystem.FINESS,
+        file_name=ets.name,
+        file_id=ref.sha256,
+        source="FINESS_FLUX_ET",
+        extraction_date=date(2026, 1, 5),
+        encrypted=ref,
+        plaintext=ref,
+    )
+    outcome = await use_case(blobs)(event)
+    assert isinstance(outcome, FileTransformed) and outcome.years is None
+    assert [(t.table, t.mode) for t in outcome.tables] == [
+        ("entite_juridique", "ensure"),
+        ("etablissement_territorial", "upsert"),
+    ]
+    announced = pl.read_ipc(blobs.path(outcome.tables[0].blob))
+    sites = pl.read_ipc(blobs.path(outcome.tables[1].blob))
+    assert sites.height == len(referential.etablissements)
+    assert set(announced["numero_finess_entite_juridique"]) == set(sites["numero_finess_entite_juridique"])
+    assert announced["numero_finess_entite_juridique"].is_unique().all()
 
 
 def test_every_source_has_a_definition() -> None:

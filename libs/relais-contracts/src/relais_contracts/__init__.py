@@ -15,6 +15,8 @@ from relais_contracts.events import (
     SourceMissing,
     SourceSystem,
     Stage,
+    TableRows,
+    WriteMode,
 )
 from relais_contracts.topics import ALL_TOPICS, Topic, dead_letter_topic
 
@@ -34,6 +36,8 @@ __all__ = [
     "SourceMissing",
     "SourceSystem",
     "Stage",
+    "TableRows",
     "Topic",
+    "WriteMode",
     "dead_letter_topic",
 ]

@@ -83,18 +83,45 @@ class FileDecrypted(Event):
     plaintext: BlobRef
 
 
-class FileTransformed(Event):
-    """Rows ready for loading, stored as one blob of JSON lines (`{"table": …, "row": {…}}`)."""
+WriteMode = Literal["upsert", "ensure"]
 
-    schema_version: Literal[1] = 1
+
+class TableRows(BaseModel):
+    """One target table's rows of a transformed file: an Arrow IPC file in the blob store, one column per table column
+    the file's source owns (the table's key columns always among them).
+
+    `mode` `upsert` inserts or updates those columns; `ensure` inserts a row only when its key is absent and never
+    changes an existing row (a referenced parent that another file describes in full)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table: str
+    blob: BlobRef
+    rows: int = Field(ge=0)
+    mode: WriteMode = "upsert"
+
+
+class FileTransformed(Event):
+    """Rows ready for loading, one Arrow IPC blob per target table, in the order they must be written (parents first).
+
+    `years` is the year window a DIAMANT extract speaks for (N−5..N−1 or N−4..N): loading it replaces what its source
+    said about those years. None for files that only add and update (the FINESS referential).
+
+    Version 2: the rows travel as Arrow IPC per table (version 1 carried one blob of JSON lines)."""
+
+    schema_version: Literal[2] = 2
     source_system: SourceSystem
     file_name: str
     file_id: str
     source: str | None = None
     extraction_date: date | None = None
-    rows: BlobRef
-    row_count: int
+    tables: list[TableRows]
+    years: tuple[int, int] | None = None
     quality_report: dict[str, object] = Field(default_factory=dict)
+
+    @property
+    def row_count(self) -> int:
+        return sum(table.rows for table in self.tables)
 
 
 class FileLoaded(Event):

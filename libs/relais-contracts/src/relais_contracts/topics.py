@@ -8,7 +8,7 @@ class Topic(StrEnum):
     FILE_FETCHED = "pipeline.file.fetched.v1"
     SOURCE_MISSING = "pipeline.source.missing.v1"
     FILE_DECRYPTED = "pipeline.file.decrypted.v1"
-    FILE_TRANSFORMED = "pipeline.file.transformed.v1"
+    FILE_TRANSFORMED = "pipeline.file.transformed.v2"
     FILE_LOADED = "pipeline.file.loaded.v1"
     FILE_REJECTED = "pipeline.file.rejected.v1"
     RPU_FILE_RECEIVED = "rpu.file.received.v1"

@@ -33,10 +33,12 @@ class BlobWriter:
         self._hash = hashlib.sha256()
         self.size = 0
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes) -> int:
+        """Like a file's `write`: returns the number of bytes written (writers such as polars rely on it)."""
         self._handle.write(chunk)
         self._hash.update(chunk)
         self.size += len(chunk)
+        return len(chunk)
 
     @property
     def sha256(self) -> str:

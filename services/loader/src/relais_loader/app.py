@@ -10,9 +10,8 @@ from contextlib import nullcontext
 from faststream import AckPolicy, FastStream
 
 from relais_contracts import FileLoaded, FileTransformed, Topic
-from relais_contracts.rows import read_rows
 from relais_diamant.definitions_medico_social import MEDICO_SOCIAL
-from relais_loader.adapters.pg_indicators import load_file, mark_announced, unannounced_files
+from relais_loader.adapters.pg_indicators import TableFile, load_file, mark_announced, unannounced_files
 from relais_loader.adapters.pg_medico_social import (
     pending_medico_social,
     settle_groups,
@@ -44,7 +43,7 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
             await settle_medico_social(conn, tables)
 
     async def settle() -> None:
-        """The derived medico-social tables of the ETs recorded by committed files: each group of tables in a
+        """The derived medico-social tables marked by committed files: each group of tables in a
         transaction of its own, at once (PostgreSQL then works on two cores)."""
         async with db.pool.acquire() as conn:
             groups = settle_groups(await pending_medico_social(conn))
@@ -103,20 +102,21 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
     )
     async def on_file_transformed(event: FileTransformed) -> None:
         medico_social = event.source in _MEDICO_SOCIAL_SOURCES
-        with service.blobs.open(event.rows) as rows:
-            async with settling.loading() if medico_social else nullcontext():
-                async with db.pool.acquire() as conn, conn.transaction():
-                    outcome, written = await load_file(
-                        conn,
-                        file_id=event.file_id,
-                        source=event.source or event.file_name,
-                        file_name=event.file_name,
-                        extraction_date=event.extraction_date,
-                        rows=read_rows(rows),
-                        quality_report=json.dumps(event.quality_report, default=str),
-                        reference_year=_reference_year(event),
-                        settle_medico_social=False,
-                    )
+        tables = [TableFile(t.table, service.blobs.path(t.blob), t.mode) for t in event.tables]
+        async with settling.loading() if medico_social else nullcontext():
+            async with db.pool.acquire() as conn, conn.transaction():
+                outcome, written = await load_file(
+                    conn,
+                    file_id=event.file_id,
+                    source=event.source or event.file_name,
+                    file_name=event.file_name,
+                    extraction_date=event.extraction_date,
+                    tables=tables,
+                    years=event.years,
+                    quality_report=json.dumps(event.quality_report, default=str),
+                    reference_year=_reference_year(event),
+                    settle_medico_social=False,
+                )
         loaded = FileLoaded(
             file_name=event.file_name,
             file_id=event.file_id,

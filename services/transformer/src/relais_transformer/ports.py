@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from relais_contracts.rows import TableRow
+import polars as pl
+
+from relais_contracts import WriteMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +28,25 @@ class FileUnreadable(Exception):
     """The whole file cannot be used (unknown source, header without the expected labels…)."""
 
 
+@dataclass(frozen=True, slots=True)
+class TableFrame:
+    """One target table's rows: its key columns and the columns the file's source owns."""
+
+    table: str
+    frame: pl.DataFrame
+    mode: WriteMode = "upsert"
+
+
 @dataclass(slots=True)
 class Transformed:
-    rows: Iterator[TableRow]
+    """A file's rows per target table, in the order they must be written (parents first), and its quality report.
+
+    `years`: the year window a DIAMANT extract speaks for (its rows replace its source's rows for those years); None
+    for files that only add and update."""
+
+    tables: list[TableFrame]
     report: dict[str, object] = field(default_factory=dict)
+    years: tuple[int, int] | None = None
 
 
 class SourceTransform(Protocol):
@@ -41,6 +58,6 @@ class SourceTransform(Protocol):
         reference_year: int,
         file_name: str | None = None,
     ) -> Transformed:
-        """Rows for the target tables and a quality report; rows are produced lazily (streaming). `file_name` is the
-        name the file arrived with (the plaintext path is a blob named by its digest); messages name it."""
+        """Rows for the target tables and a quality report. `file_name` is the name the file arrived with (the
+        plaintext path is a blob named by its digest); messages name it."""
         ...

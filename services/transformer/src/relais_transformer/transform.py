@@ -1,4 +1,5 @@
-"""The transform use case: a decrypted file in; a rows blob and its quality report (or a rejection) out."""
+"""The transform use case: a decrypted file in; its rows (one Arrow IPC blob per target table) and its quality report
+(or a rejection) out."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from relais_contracts import BlobRef, FileDecrypted, FileRejected, FileTransformed, Stage
-from relais_contracts.rows import write_rows
+from relais_contracts import FileDecrypted, FileRejected, FileTransformed, Stage, TableRows
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_transformer.ports import FileUnreadable, KnownFiness, ReferentialReader, SourceTransform
+
+ARROW_IPC = "application/vnd.apache.arrow.file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +27,25 @@ class TransformJob:
     file_name: str
 
 
-Written = tuple[BlobRef, int, dict[str, object]]
+@dataclass(frozen=True, slots=True)
+class Written:
+    tables: list[TableRows]
+    report: dict[str, object]
+    years: tuple[int, int] | None
+
+
 Runner = Callable[[TransformJob], Awaitable[Written]]
 
 
-def write_rows_blob(transform: SourceTransform, blobs: FileSystemBlobStore, job: TransformJob) -> Written:
-    """Transform a file and stream its rows into a blob: (blob, row count, quality report). CPU-bound."""
+def write_table_blobs(transform: SourceTransform, blobs: FileSystemBlobStore, job: TransformJob) -> Written:
+    """Transform a file and store each target table's rows as an Arrow IPC file. CPU-bound."""
     result = transform(job.source, job.plaintext, job.known, job.reference_year, job.file_name)
-    with blobs.writer("application/x-ndjson") as (writer, refs):
-        count = write_rows(writer, result.rows)
-    # Read the report only now: a streaming transform completes it while its rows are consumed.
-    return refs[0], count, {**result.report, "reference_year": job.reference_year}
+    tables: list[TableRows] = []
+    for table in result.tables:
+        with blobs.writer(ARROW_IPC) as (writer, refs):
+            table.frame.write_ipc(writer, compression="uncompressed")
+        tables.append(TableRows(table=table.table, blob=refs[0], rows=table.frame.height, mode=table.mode))
+    return Written(tables, {**result.report, "reference_year": job.reference_year}, result.years)
 
 
 class TransformFile:
@@ -58,7 +68,7 @@ class TransformFile:
 
     async def _in_thread(self, job: TransformJob) -> Written:
         # Parsing is CPU-bound: run it off the event loop so Kafka heartbeats keep flowing.
-        return await asyncio.to_thread(write_rows_blob, self._transform, self._blobs, job)
+        return await asyncio.to_thread(write_table_blobs, self._transform, self._blobs, job)
 
     async def __call__(self, event: FileDecrypted) -> FileTransformed | FileRejected:
         if event.source is None:
@@ -67,9 +77,7 @@ class TransformFile:
         year = self._reference_year or date.today().year
         plaintext: Path = self._blobs.path(event.plaintext)
         try:
-            ref, count, report = await self._run(
-                TransformJob(event.source, plaintext, known, year, event.file_name)
-            )
+            written = await self._run(TransformJob(event.source, plaintext, known, year, event.file_name))
         except FileUnreadable as error:
             return self._reject(event, str(error))
         return FileTransformed(
@@ -78,9 +86,9 @@ class TransformFile:
             file_id=event.file_id,
             source=event.source,
             extraction_date=event.extraction_date,
-            rows=ref,
-            row_count=count,
-            quality_report=report,
+            tables=written.tables,
+            years=written.years,
+            quality_report=written.report,
         )
 
     @staticmethod

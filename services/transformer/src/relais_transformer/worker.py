@@ -1,10 +1,10 @@
-"""The transform worker process: a file in, its rows blob and quality report out.
+"""The transform worker process: a file in, its table blobs and quality report out.
 
 Started by the service (`relais_platform.workers.WorkerPool`, `RELAIS_TRANSFORMER_WORKER_PROCESSES`), one file at a
 time per worker: parsing and checking a DIAMANT file is Python work that holds its process's GIL, so files
 transformed at once only use several cores when they are transformed in several processes. The service keeps the
 Kafka consumer, reads the FINESS referential and publishes the outcome; a worker only reads the plaintext blob and
-writes the rows blob (the same blob store, on the same disk).
+writes the table blobs (the same blob store, on the same disk).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from relais_platform.workers import WorkerPool
 from relais_transformer.adapters.diamant import DiamantTransform
 from relais_transformer.adapters.dispatch import BySource
 from relais_transformer.adapters.finess import FinessTransform
-from relais_transformer.transform import TransformJob, Written, write_rows_blob
+from relais_transformer.transform import TransformJob, Written, write_table_blobs
 
 if TYPE_CHECKING:
     from relais_transformer.settings import TransformerSettings
@@ -42,7 +42,7 @@ async def transform_worker(
         # the live ones again and again for nothing. It runs once per file instead, over what the file left.
         gc.disable()
         try:
-            return write_rows_blob(transform, blobs, job)
+            return write_table_blobs(transform, blobs, job)
         finally:
             gc.enable()
             gc.collect()

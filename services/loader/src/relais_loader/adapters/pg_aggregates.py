@@ -25,12 +25,12 @@ as bind parameters.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
 
-from relais_contracts.rows import TableRow
+from relais_loader.adapters.pg_rewrite import references_checked_in_bulk
 
 ET = "numero_finess_etablissement_territorial"
 EJ = "numero_finess_entite_juridique"
@@ -152,30 +152,36 @@ _BY_SOURCE = {aggregate.source: aggregate for aggregate in AGGREGATES}
 REFERENTIAL_TABLE = "etablissement_territorial"
 
 
+AGGREGATED_TABLES = frozenset(_BY_SOURCE)
+
+
 class TouchedEtablissements:
-    """Watches a file's rows on their way to the database and remembers, per aggregated table, the ETs written."""
+    """The ETs a file wrote or removed, per aggregated table; a referential file may move any ET to another EJ."""
 
     def __init__(self) -> None:
         self.by_table: dict[str, set[str]] = defaultdict(set)
         self.referential = False
 
-    def watch(self, rows: Iterable[TableRow]) -> Iterator[TableRow]:
-        for item in rows:
-            table = item[0]
-            if table in _BY_SOURCE:
-                self.by_table[table].add(item[1][ET])
-            elif table == REFERENTIAL_TABLE:
-                self.referential = True
-            yield item
+    def add(self, table: str, ets: Iterable[object]) -> None:
+        if table == REFERENTIAL_TABLE:
+            self.referential = True
+        elif table in _BY_SOURCE:
+            self.by_table[table].update(str(et) for et in ets if et is not None)
 
 
 async def refresh_aggregates(conn: asyncpg.Connection, touched: TouchedEtablissements) -> dict[str, str]:
     """Recompute the aggregates a file affects; returns each refreshed table's command status. Call inside the
-    file's transaction."""
+    file's transaction. A national file touches every EJ: the EJ references are checked once per table, not per
+    row (pg_rewrite)."""
     done: dict[str, str] = {}
     for aggregate in AGGREGATES:
+        ets: list[str] | None
         if touched.referential:
-            done[aggregate.target] = await conn.execute(_SQL[aggregate.target], None)
-        elif ets := touched.by_table.get(aggregate.source):
-            done[aggregate.target] = await conn.execute(_SQL[aggregate.target], sorted(ets))
+            ets = None
+        elif found := touched.by_table.get(aggregate.source):
+            ets = sorted(found)
+        else:
+            continue
+        async with references_checked_in_bulk(conn, aggregate.target):
+            done[aggregate.target] = await conn.execute(_SQL[aggregate.target], ets)
     return done

@@ -1,24 +1,22 @@
 """DIAMANT sources → indicator rows, through the declarative definitions of `relais_diamant.definitions`.
 
-The work is done by `relais_diamant.transform` (two streaming passes: rules and deduplication, then rows); this
-adapter only translates the referential and the errors. All 11 sources have a definition; the five medico-social
-ones produce rows for their source tables (diamant_*), from which the loader derives the Helios medico-social tables.
-A source without a definition would be refused with a reason that names it (rejection event), never dropped in
-silence.
+The work is done by `relais_diamant.transform` (vectorised rules, deduplication and typing, one DataFrame per
+target table); this adapter only translates the referential and the errors. All 11 sources have a definition; the
+five medico-social ones produce rows for their source tables (diamant_*), from which the loader derives the Helios
+medico-social tables. A source without a definition is refused with a reason that names it (rejection event), never
+dropped in silence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-from relais_contracts.rows import TableRow
 from relais_diamant.definitions import definition
 from relais_diamant.reader import UnreadableFile
-from relais_diamant.rules import Referential
+from relais_diamant.rules import Referential, year_window
 from relais_diamant.sources import DiamantSource
 from relais_diamant.transform import transform_file
-from relais_transformer.ports import FileUnreadable, KnownFiness, Transformed
+from relais_transformer.ports import FileUnreadable, KnownFiness, TableFrame, Transformed
 
 
 class DiamantTransform:
@@ -40,13 +38,9 @@ class DiamantTransform:
             result = transform_file(plaintext, found, referential, reference_year, name)
         except UnreadableFile as error:
             raise FileUnreadable(str(error)) from error
-        details: dict[str, object] = result.report.as_dict()
-
-        def rows() -> Iterator[TableRow]:
-            try:
-                yield from result.rows
-            except UnreadableFile as error:  # the file changed between the passes: refuse it whole
-                raise FileUnreadable(str(error)) from error
-            details.update(result.report.as_dict())  # value problems found while emitting
-
-        return Transformed(rows=rows(), report=details)
+        window = year_window(found.period, reference_year)
+        return Transformed(
+            tables=[TableFrame(table, frame) for table, frame in result.tables.items()],
+            report=result.report.as_dict(),
+            years=(window.first, window.last),
+        )

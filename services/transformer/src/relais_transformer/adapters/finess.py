@@ -1,25 +1,28 @@
 """FINESS referential files → rows of entite_juridique and etablissement_territorial.
 
-An ET names its EJ; the EJ may come in another file, not yet loaded, so each ET is preceded by an `ensure` row for
-its EJ (inserted only when absent, never overwriting the full record).
+An ET names its EJ; the EJ may come in another file, not yet loaded, so an ET file also gives an `ensure` row for
+each EJ its ETs name (inserted only when absent, never overwriting the full record), written before the ETs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-from relais_contracts.rows import TableRow
+import polars as pl
+
 from relais_finess import EntiteJuridique, EtablissementTerritorial
 from relais_finess.files import FinessFile, read_referential_file
 from relais_finess.report import ParseReport
-from relais_transformer.ports import KnownFiness, Transformed
+from relais_transformer.ports import KnownFiness, TableFrame, Transformed
+
+EJ = "numero_finess_entite_juridique"
+Row = dict[str, object]
 
 PENDING_EJ = "(entité juridique annoncée par un établissement, fiche non encore reçue)"
 
 
-def _ej_row(ej: EntiteJuridique, file_name: str) -> TableRow:
-    row: dict[str, object] = {
+def _ej_row(ej: EntiteJuridique, file_name: str) -> Row:
+    return {
         "numero_finess_entite_juridique": ej.numero,
         "raison_sociale": ej.raison_sociale,
         "raison_sociale_longue": ej.raison_sociale_longue,
@@ -30,16 +33,10 @@ def _ej_row(ej: EntiteJuridique, file_name: str) -> TableRow:
         "date_fermeture": ej.date_fermeture,
         "fichier_source": file_name,
     }
-    return "entite_juridique", row
 
 
-def _et_rows(et: EtablissementTerritorial, kind: FinessFile, file_name: str) -> Iterator[TableRow]:
-    yield (
-        "entite_juridique",
-        {"numero_finess_entite_juridique": et.numero_ej, "raison_sociale": PENDING_EJ},
-        "ensure",
-    )
-    row: dict[str, object] = {
+def _et_row(et: EtablissementTerritorial, kind: FinessFile, file_name: str) -> Row:
+    row: Row = {
         "numero_finess_etablissement_territorial": et.numero,
         "numero_finess_entite_juridique": et.numero_ej,
         "raison_sociale": et.raison_sociale,
@@ -53,7 +50,33 @@ def _et_rows(et: EtablissementTerritorial, kind: FinessFile, file_name: str) -> 
     }
     if kind is FinessFile.FLUX_ET:  # the open-data extract lists open structures only: it cannot close one
         row |= {"date_fermeture": et.date_fermeture, "caduc": et.caduc}
-    yield "etablissement_territorial", row
+    return row
+
+
+class _Columns:
+    """Rows gathered column by column (a national ET file holds ~100k records: lists of values, not dicts)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[object]] = {}
+        self.height = 0
+
+    def add(self, row: Row) -> None:
+        if not self.values:
+            self.values = {column: [] for column in row}
+        for column, value in row.items():
+            self.values[column].append(value)
+        self.height += 1
+
+    def frame(self) -> pl.DataFrame:
+        """Every column text but the dates and the caduc flag (the loader casts to the table's own types)."""
+        return pl.DataFrame(
+            {
+                c: pl.Series(
+                    c, v, pl.Date if c.startswith("date_") else pl.Boolean if c == "caduc" else pl.String
+                )
+                for c, v in self.values.items()
+            }
+        )
 
 
 def _report(report: ParseReport) -> dict[str, object]:
@@ -78,14 +101,18 @@ class FinessTransform:
         kind = FinessFile(source)
         name = file_name or plaintext.name
         report = ParseReport(file=name)
-        details: dict[str, object] = {}
-
-        def rows() -> Iterator[TableRow]:
-            for record in read_referential_file(kind, plaintext, report):
-                if isinstance(record, EntiteJuridique):
-                    yield _ej_row(record, name)
-                else:
-                    yield from _et_rows(record, kind, name)
-            details.update(_report(report))  # complete once the rows have been consumed
-
-        return Transformed(rows=rows(), report=details)
+        ejs, ets = _Columns(), _Columns()
+        for record in read_referential_file(kind, plaintext, report):
+            if isinstance(record, EntiteJuridique):
+                ejs.add(_ej_row(record, name))
+            else:
+                ets.add(_et_row(record, kind, name))
+        tables = [TableFrame("entite_juridique", ejs.frame())] if ejs.height else []
+        if ets.height:
+            pending = sorted({str(numero) for numero in ets.values[EJ]})
+            announced = pl.DataFrame({EJ: pending, "raison_sociale": [PENDING_EJ] * len(pending)})
+            tables += [
+                TableFrame("entite_juridique", announced, "ensure"),
+                TableFrame("etablissement_territorial", ets.frame()),
+            ]
+        return Transformed(tables=tables, report=_report(report))
