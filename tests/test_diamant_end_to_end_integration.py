@@ -11,7 +11,12 @@ inbox folder of the OpenSSH SFTP stand-in. A small synthetic FINESS referential 
   the window: out-of-window rows are dropped first) — and the file still loads;
 - every other file of the batch loads; the health-source tables are checked against an oracle written here, from
   the spec (shared/specs/diamant.md §4–§6) alone: stdlib `csv` over the plain CSVs the generator kept, never the
-  project's transform code.
+  project's transform code;
+- so are the medico-social Helios tables (activite_medico_social, budget_et_finances_medico_social,
+  ressources_humaines_medico_social, cpom), every row and column, which combine the five medico-social files by the
+  rules of spec §5 (CA against ERRD, KO statuses, ERRD deposits joined to ETs through ANN_PER_ERRD_EPRD…): the
+  oracle derives them here, without the project's reference model (relais_diamant.medico_social), and the batch is
+  first checked to give each of those rules something to decide.
 
 Then the replay: the same files dropped again change nothing; a newer ANN_RPU supersedes, an older one arriving
 late is recorded as superseded and changes nothing.
@@ -19,6 +24,7 @@ late is recorded as superseded and changes nothing.
 Duplicated keys: which row wins is the pipeline's deterministic choice; the spec only requires one. The oracle
 keeps, per key, the candidate rows (those naming the ET's own EJ when any does, spec §5: an ET attached to two EJs)
 and requires the stored row to be one of them; the EJ aggregates are then recomputed here from the stored ET rows.
+A medico-social row is derived once per combination of the candidates it reads, and must be one of those.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ import hashlib
 import json
 import math
 import shutil
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -69,15 +76,20 @@ PIPELINE = ("fetcher", "decryptor", "transformer", "loader")
 N = 2026  # DIAMANT's reference year, set on the transformer: the test does not move with the calendar
 EXTRACTED = date(2026, 11, 20)
 YEARS = list(range(N - 6, N + 1))  # one year more than each window on both kinds of sources
-SEED, SANITAIRES, MEDICO_SOCIAUX = 8, 24, 12
-NOT_YET = "pas encore prise en charge"
+# SEED 18: its 12 medico-social sites give every medico-social rule work (MEDICO_SOCIAL_CASES); with SEED 8 no
+# (ET, year) had both a CA and an ERRD, and none a re-deposit.
+SEED, SANITAIRES, MEDICO_SOCIAUX = 18, 24, 12
 
 S = DiamantSource
 HEALTH = (S.MEN_PMSI_ANNUEL, S.ANN_RPU, S.ANN_SAE, S.MEN_PMSI_MENCUMU, S.QUO_SAN_FINANCE, S.MEN_HAPI)
-# TODO(medico-social sources, being implemented by a colleague): once ANN_MS_TDP_ET, ANN_ERRD_EJ_ET, ANN_CA_EJ_ET,
-# ANN_ERRD_EJ and ANN_PER_ERRD_EPRD have their definitions, require them loaded and check activite_medico_social,
-# budget_et_finances_medico_social, ressources_humaines_medico_social and cpom against an oracle of spec §4–§5.
 MEDICO_SOCIAL = tuple(s for s in DiamantSource if s not in HEALTH)
+ACTIVITE_MS, BUDGET_MS, RH_MS, CPOM = (
+    "activite_medico_social",
+    "budget_et_finances_medico_social",
+    "ressources_humaines_medico_social",
+    "cpom",
+)
+MEDICO_SOCIAL_TABLES = (ACTIVITE_MS, BUDGET_MS, RH_MS, CPOM)
 
 # --- the oracle: spec §4 column maps ------------------------------------------------------------------------------
 ET, EJ = "numero_finess_etablissement_territorial", "numero_finess_entite_juridique"
@@ -401,6 +413,7 @@ TABLES = (
     "ressources_humaines_entite_juridique",
     "allocations",
     *(target for target, _, _ in AGGREGATES),
+    *MEDICO_SOCIAL_TABLES,
     "date_mise_a_jour_fichier_source",
 )
 KEYS = {
@@ -412,12 +425,372 @@ KEYS = {
     "activite_sanitaire_mensuel_entite_juridique": ("annee", "mois", EJ),
     "capacite_autorisation_entite_juridique": ("annee", EJ),
     "date_mise_a_jour_fichier_source": ("fichier",),
+    CPOM: (ET,),
 }
 
 
 # Per key, the candidate rows of one source for one table; per key, a table's stored row.
 Candidates = dict[tuple[Any, ...], list[dict[str, Any]]]
 StoredRows = dict[tuple[Any, ...], dict[str, Any]]
+
+
+# --- the medico-social oracle: spec §4 labels → Helios columns, §5 rules -------------------------------------------
+# The four Helios tables combine the five files, so the oracle reads each file into candidate rows per key as the
+# health oracle does (year window, known FINESS, null keys dropped; per duplicated key the rows naming the ET's own
+# EJ when any does), then derives each (year, ET) once per combination of its candidates: the stored row must be one
+# of those derivations. Duplicates are rare: almost every key has one combination, a few have two.
+# Column names are Helios's (spec §6); where the spec is silent, relais_diamant.medico_social's documented decision
+# is followed (noted where it applies) but none of its code is used.
+CPOM_COLUMN = "date_d_entree_en_vigueur"
+
+TDP_ACTIVITE = {
+    "Nombre moyen de journées d'absence des personnes accompagnées sur la période": "nombre_moyen_journees_absence_personnes_accompagnees",
+    "Durée moyenne de séjour/d'accompagnement": "duree_moyenne_sejour_accompagnement_personnes_sorties",
+    "File active des personnes accompagnées sur la période": "file_active_personnes_accompagnees",
+}  # fmt: skip
+# taux_realisation_activite: the first rate, else the second (typographic apostrophes, as in the real files).
+REALISATION = (
+    "Taux de réalisation de l’activité Tout ESMS (Hors services CAMSP et CMPP)",
+    "Taux de réalisation de l’activité CAMSP et CMPP",
+)
+TDP_RH = {
+    "Nombre de CDD de remplacement": "nombre_cdd_remplacement",
+    "Taux d'ETP vacants au 31/12": "taux_etp_vacants",
+    "Taux de prestations externes sur les prestations directes": "taux_prestation_externes",
+    "Taux de rotation du personnel sur effectifs réels": "taux_rotation_personnel",
+    "Taux d'absentéisme pour maladie ordinaire/courte durée": "taux_absenteisme_maladie_courte_duree",
+    "Taux d'absentéisme pour maladie moyenne durée": "taux_absenteisme_maladie_moyenne_duree",
+    "Taux d'absentéisme pour maladie longue durée": "taux_absenteisme_maladie_longue_duree",
+    "Taux d'absentéisme pour maternité/paternité": "taux_absenteisme_maternite_paternite",
+    "Taux d'absentéisme pour accident du travail / maladie professionnelle": "taux_absenteisme_accident_maladie_professionnelle",
+    "Taux d'absentéisme pour congés spéciaux dont sans solde": "taux_absenteisme_conges_speciaux",
+    "Taux d'absentéisme (hors formation)": "taux_absenteisme_hors_formation",
+}  # fmt: skip
+CPOM_DATE = "Date d'entrée en vigueur du CPOM"
+ERRD_ONLY_OCCUPATION = {  # no CA counterpart
+    "Taux d'occupation des lits autorisés en accueil de jour": "taux_occupation_accueil_de_jour",
+    "Taux d'occupation des lits autorisés en hébergement temporaire": "taux_occupation_en_hebergement_temporaire",
+    "Taux d'occupation des places autorisées en hébergement permanent": "taux_occupation_en_hebergement_permanent",
+}  # fmt: skip
+OCCUPATION = {  # column → (ERRD label, CA label): the CA value wins, the ERRD one fills its gaps
+    "taux_occupation_externat": ("Taux d'occupation Externat Autres ESMS", "Taux d'occupation Externat CA"),
+    "taux_occupation_semi_internat": ("Taux d'occupation Semi-internat Autres ESMS", "Taux d'occupation Semi-internat CA"),
+    "taux_occupation_internat": ("Taux d'occupation Internat Autres ESMS", "Taux d'occupation Internat CA"),
+    "taux_occupation_autre": ("Taux d'occupation Autre 1, 2 et 3 Autres ESMS", "Taux d'occupation Autre 1, 2 et 3 CA"),
+}  # fmt: skip
+SEANCES = "Taux d'occupation Séances CA"  # CA only
+# Global occupancy rates beside their status (text): a rate whose status is `KO` is not used.
+ERRD_GLOBAL = ("Taux d'occupation global ERRD", "Etat taux d'occupation global ERRD")
+AUTRES_GLOBAL = ("Taux d'occupation global Autres ESMS", "Etat taux d'occupation global Autres ESMS")
+CA_GLOBAL = ("Taux d'occupation global CA", "Etat taux d'occupation global CA")
+GROUPES = {  # column → (ERRD label, CA label): depenses_groupe_i → Dépenses Groupe I ERRD | CA…
+    f"{kind}_groupe_{roman.lower()}": (f"{label} Groupe {roman} ERRD", f"{label} Groupe {roman} CA")
+    for kind, label in (("depenses", "Dépenses"), ("recettes", "Recettes"))
+    for roman in ROMAN[:3]
+}
+ERRD_BUDGET = {
+    "655 Quotes-parts de résultat sur opérations faites en commun": "contribution_frais_de_siege_groupement",
+    **{errd: column for column, (errd, _) in GROUPES.items()},
+    "MS Résultat net comptable ERRD": "resultat_net_comptable",
+}
+ERRD_RATES = {  # ANN_ERRD_EJ, per deposit
+    "Taux de CAF ERRD": "taux_de_caf",
+    "Taux vétusté Construction ERRD": "taux_de_vetuste_construction",
+    "Fonds de roulement net global ERRD": "fonds_de_roulement",
+}
+CA_RESULT_PH, CA_RESULT_PA = "MS Résultat net comptable CA PH", "MS Résultat net comptable CA PA"
+ETP_ERRD, ETP_CA = "Nombre ETP total réalisé ERRD", "Nombre ETP total réalisé CA"
+
+Raw = dict[str, str]  # a CSV row by label
+# Per key, what the derivations allow: rows of values (without the key), None when the key may have no row at all.
+Possible = dict[tuple[Any, ...], list[dict[str, Any] | None]]
+
+
+def cell(row: Raw | None, label: str) -> float | None:
+    """A decimal cell (spec §3), null when the row is absent or the cell empty; an unreadable cell is null too (the
+    pipeline reports it and keeps the row)."""
+    text = row[label].strip() if row is not None else ""
+    try:
+        value = float(text) if text else None
+    except ValueError:
+        return None
+    return value if value is None or math.isfinite(value) else None
+
+
+def cpom_date(row: Raw) -> date | None:
+    """`dd/mm/YYYY` (spec §3); anything else is null."""
+    try:
+        day, month, year = row[CPOM_DATE].strip().split("/")
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def is_ko(status: str) -> bool:
+    """Spec §5: only a `KO` status discards its rate; an empty status is not KO. Case and spaces aside, as decided
+    by the project (the spec writes `KO`; the generator writes nothing else)."""
+    return status.strip().upper() == "KO"
+
+
+def first(*values: Any) -> Any:
+    return next((value for value in values if value is not None), None)
+
+
+def errd_global(row: Raw) -> float | None:
+    """Spec §5 on one ERRD row: its ERRD global rate unless KO, else its "Autres ESMS" global rate unless KO. An
+    absent ERRD rate gives way to the "Autres ESMS" one whatever its status (the project's reading: there is no rate
+    to prefer)."""
+    rate = cell(row, ERRD_GLOBAL[0])
+    if rate is not None and not is_ko(row[ERRD_GLOBAL[1]]):
+        return rate
+    return None if is_ko(row[AUTRES_GLOBAL[1]]) else cell(row, AUTRES_GLOBAL[0])
+
+
+def ca_global(row: Raw | None) -> float | None:
+    return None if row is None or is_ko(row[CA_GLOBAL[1]]) else cell(row, CA_GLOBAL[0])
+
+
+def errd_values(row: Raw) -> dict[str, Any]:
+    """One ERRD deposit of an ET in Helios columns; the global rate is settled from this deposit's own statuses
+    before deposits are merged (a status speaks of its row's rate)."""
+    values = {column: cell(row, label) for label, column in ERRD_ONLY_OCCUPATION.items()}
+    values |= {column: cell(row, errd) for column, (errd, _) in OCCUPATION.items()}
+    values["taux_occupation_global"] = errd_global(row)
+    values |= {column: cell(row, label) for label, column in ERRD_BUDGET.items()}
+    values["nombre_etp_realises"] = cell(row, ETP_ERRD)
+    return values
+
+
+def newest_deposit_first(deposits: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+    """Spec §5: the highest deposit id is authoritative, earlier deposits fill its gaps column by column (sorted by
+    id, never by file order). None without any deposit."""
+    merged: dict[str, Any] = {}
+    for _, values in sorted(deposits.items(), reverse=True):
+        for column, value in values.items():
+            if merged.get(column) is None:
+                merged[column] = value
+    return merged or None
+
+
+def activite_ms(tdp: Raw | None, errd: dict[str, Any] | None, ca: Raw | None) -> dict[str, Any] | None:
+    if tdp is None and errd is None and ca is None:
+        return None
+    errd = errd or {}
+    row = {column: errd.get(column) for column in ERRD_ONLY_OCCUPATION.values()}
+    row |= {column: first(cell(ca, label), errd.get(column)) for column, (_, label) in OCCUPATION.items()}
+    row["taux_occupation_global"] = first(ca_global(ca), errd.get("taux_occupation_global"))
+    row["taux_occupation_seances"] = cell(ca, SEANCES)
+    row["taux_realisation_activite"] = first(*(cell(tdp, label) for label in REALISATION))
+    return row | {column: cell(tdp, label) for label, column in TDP_ACTIVITE.items()}
+
+
+def budget_ms(
+    errd: dict[str, Any] | None, rates: dict[str, Any] | None, ca: Raw | None
+) -> dict[str, Any] | None:
+    """ERRD wins over CA for an (ET, year), whole row (a CA charge beside an ERRD result would describe neither). An
+    ERRD deposit mapped to the ET makes an ERRD year even without an ANN_ERRD_EJ_ET row (the project's decision)."""
+    if errd is not None or rates is not None:
+        row = {column: (errd or {}).get(column) for column in ERRD_BUDGET.values()}
+        row |= {"cadre_budgetaire": "ERRD", "charges": None, "produits": None}
+        return row | (rates or dict.fromkeys(ERRD_RATES.values()))
+    if ca is None:
+        return None
+    ph = cell(ca, CA_RESULT_PH)
+    return {
+        "cadre_budgetaire": "CA_PH" if ph is not None else "CA_PA",
+        "contribution_frais_de_siege_groupement": None,
+        **{column: cell(ca, label) for column, (_, label) in GROUPES.items()},
+        "resultat_net_comptable": first(ph, cell(ca, CA_RESULT_PA)),
+        "charges": cell(ca, "Charges CA PA"),
+        "produits": cell(ca, "Produits CA PA"),
+        "taux_de_caf": cell(ca, "Taux de CAF CA PH"),
+        "taux_de_vetuste_construction": cell(ca, "Taux vétusté Construction CA"),
+        "fonds_de_roulement": None,  # an ERRD rate only
+    }
+
+
+def rh_ms(tdp: Raw | None, errd: dict[str, Any] | None, ca: Raw | None) -> dict[str, Any] | None:
+    if tdp is None and errd is None and ca is None:
+        return None
+    row = {column: cell(tdp, label) for label, column in TDP_RH.items()}
+    return row | {"nombre_etp_realises": first((errd or {}).get("nombre_etp_realises"), cell(ca, ETP_CA))}
+
+
+def ms_candidates(
+    path: Path, ref: Referential, *, level: str = "ET", depot: bool = False
+) -> dict[tuple[Any, ...], list[Raw]]:
+    """One medico-social file's rows per key: (year, ET[, deposit]) for ET rows, (year, deposit) for ANN_ERRD_EJ's
+    EJ rows. Blank or out-of-window years, empty or unknown FINESS and empty deposit ids are dropped (spec §5)."""
+    finess_label, known = ("Finess", ref.ets) if level == "ET" else ("Finess EJ", ref.ejs)
+    groups: dict[tuple[Any, ...], list[Raw]] = defaultdict(list)
+    with path.open(encoding="utf-8", newline="") as stream:
+        for row in csv.DictReader(stream, delimiter=";"):
+            year, finess = row["Année"].strip(), row[finess_label].strip()
+            depot_id = row["Id Dépôt"].strip() if depot else ""
+            if not year or int(year) not in ANNUAL or finess not in known or (depot and not depot_id):
+                continue
+            ids = (int(depot_id),) if depot else ()
+            groups[(int(year), finess, *ids) if level == "ET" else (int(year), *ids)].append(row)
+    if level == "ET":  # an ET attached to two EJs: the rows naming its own EJ, when any does (spec §5)
+        for key, rows in groups.items():
+            own = [r for r in rows if r["Finess EJ"].strip() == ref.ets[key[1]]]
+            groups[key] = own or rows
+    return groups
+
+
+def or_none(rows: list[Raw] | None) -> list[Raw | None]:
+    """A key's candidate rows in one file, or None alone when the file has no row for the key."""
+    return [*rows] if rows else [None]
+
+
+def add_possible(possible: Possible, key: tuple[Any, ...], row: dict[str, Any] | None) -> None:
+    if row not in possible[key]:
+        possible[key].append(row)
+
+
+@dataclass(frozen=True)
+class MedicoSocialFiles:
+    """The five files' candidate rows, ERRD rows and deposit rates grouped per (year, ET) and deposit id."""
+
+    tdp: dict[tuple[Any, ...], list[Raw]]
+    ca: dict[tuple[Any, ...], list[Raw]]
+    errd: dict[tuple[Any, ...], dict[int, list[Raw]]]  # ANN_ERRD_EJ_ET
+    rates: dict[tuple[Any, ...], dict[int, list[Raw]]]  # ANN_ERRD_EJ, through ANN_PER_ERRD_EPRD
+
+    @classmethod
+    def read(cls, plaintexts: Mapping[DiamantSource, Path], ref: Referential) -> MedicoSocialFiles:
+        errd: dict[tuple[Any, ...], dict[int, list[Raw]]] = defaultdict(dict)
+        for (year, et, depot), rows in ms_candidates(plaintexts[S.ANN_ERRD_EJ_ET], ref, depot=True).items():
+            errd[(year, et)][depot] = rows
+        deposits = ms_candidates(plaintexts[S.ANN_ERRD_EJ], ref, level="EJ", depot=True)
+        # Spec §5 joins a deposit to its ETs on `Id Dépôt` alone; keyed here by (year, id), the same as long as no id
+        # is listed under two years (the generator's ids carry their year).
+        assert len({depot for _, depot in deposits}) == len(deposits)
+        rates: dict[tuple[Any, ...], dict[int, list[Raw]]] = defaultdict(dict)
+        for year, et, depot in ms_candidates(plaintexts[S.ANN_PER_ERRD_EPRD], ref, depot=True):
+            if (year, depot) in deposits:  # a deposit without ANN_ERRD_EJ rates reaches no ET
+                rates[(year, et)][depot] = deposits[(year, depot)]
+        tdp = ms_candidates(plaintexts[S.ANN_MS_TDP_ET], ref)
+        return cls(tdp, ms_candidates(plaintexts[S.ANN_CA_EJ_ET], ref), dict(errd), dict(rates))
+
+    def keys(self) -> set[tuple[Any, ...]]:
+        return set(self.tdp) | set(self.ca) | set(self.errd) | set(self.rates)
+
+    def derivations(self, key: tuple[Any, ...]) -> Iterator[dict[str, dict[str, Any] | None]]:
+        """One (year, ET)'s rows of the three yearly tables, once per combination of its candidate rows."""
+        errd, rates = self.errd.get(key, {}), self.rates.get(key, {})
+        errd_ids, rate_ids = sorted(errd), sorted(rates)
+        single = [or_none(self.tdp.get(key)), or_none(self.ca.get(key))]
+        per_deposit = [*(errd[depot] for depot in errd_ids), *(rates[depot] for depot in rate_ids)]
+        for (tdp_row, ca_row), chosen in product(product(*single), product(*per_deposit)):
+            merged_errd = newest_deposit_first(
+                {
+                    depot: errd_values(row)
+                    for depot, row in zip(errd_ids, chosen[: len(errd_ids)], strict=True)
+                }
+            )
+            merged_rates = newest_deposit_first(
+                {
+                    depot: {column: cell(row, label) for label, column in ERRD_RATES.items()}
+                    for depot, row in zip(rate_ids, chosen[len(errd_ids) :], strict=True)
+                }
+            )
+            yield {
+                ACTIVITE_MS: activite_ms(tdp_row, merged_errd, ca_row),
+                BUDGET_MS: budget_ms(merged_errd, merged_rates, ca_row),
+                RH_MS: rh_ms(tdp_row, merged_errd, ca_row),
+            }
+
+    def cpom_dates(self, et: str) -> Iterator[list[date | None]]:
+        """An ET's CPOM dates, newest year first, once per combination of its ANN_MS_TDP_ET candidate rows."""
+        years = sorted((year for year, other in self.tdp if other == et), reverse=True)
+        for rows in product(*(self.tdp[(year, et)] for year in years)):
+            yield [cpom_date(row) for row in rows]
+
+
+@dataclass
+class MedicoSocialExpectation:
+    tables: dict[str, Possible]
+    exercised: Counter[str]  # how often the batch gives each rule something to decide
+
+
+def expected_medico_social(
+    plaintexts: Mapping[DiamantSource, Path], ref: Referential
+) -> MedicoSocialExpectation:
+    """Spec §4–§5 over the five plain CSVs: per table and key, every row the pipeline may store."""
+    files = MedicoSocialFiles.read(plaintexts, ref)
+    tables: dict[str, Possible] = {table: defaultdict(list) for table in MEDICO_SOCIAL_TABLES}
+    exercised: Counter[str] = Counter()
+    for key in files.keys():
+        for derived in files.derivations(key):
+            for table, row in derived.items():
+                if row is not None:  # a table whose files have nothing for the key: no row
+                    add_possible(tables[table], key, row)
+        exercised.update(exercised_by(files, key))
+    for et in {et for _, et in files.tdp}:
+        # CPOM: per ET, the date of the newest year that has one (spec §4); no date in any year, no row.
+        for dates in files.cpom_dates(et):
+            newest = first(*dates)
+            add_possible(tables[CPOM], (et,), None if newest is None else {CPOM_COLUMN: newest})
+            exercised["cpom from an older year"] += dates[0] is None and newest is not None
+    tables[CPOM] = {key: rows for key, rows in tables[CPOM].items() if rows != [None]}
+    for rows in tables[BUDGET_MS].values():
+        exercised.update({f"budget {row['cadre_budgetaire']}" for row in rows if row is not None})
+    return MedicoSocialExpectation(tables, exercised)
+
+
+def exercised_by(files: MedicoSocialFiles, key: tuple[Any, ...]) -> Counter[str]:
+    """What one (year, ET) gives the §5 rules to decide (its first candidates): which of CA and ERRD it has,
+    re-deposits, KO statuses, CA values winning over ERRD ones and ERRD values filling CA gaps."""
+    found: Counter[str] = Counter()
+    ca_row = files.ca[key][0] if key in files.ca else None
+    errd_rows = {depot: rows[0] for depot, rows in files.errd.get(key, {}).items()}
+    has_ca, has_errd = ca_row is not None, bool(errd_rows or key in files.rates)
+    if has_ca or has_errd:
+        found["CA and ERRD" if has_ca and has_errd else "CA only" if has_ca else "ERRD only"] += 1
+    found["re-deposit"] += len(files.rates.get(key, {})) > 1
+    for name, (rate, status), row in (
+        *(("ERRD rate KO", ERRD_GLOBAL, row) for row in errd_rows.values()),
+        *(("Autres ESMS rate KO", AUTRES_GLOBAL, row) for row in errd_rows.values()),
+        *(("CA rate KO", CA_GLOBAL, row) for row in (ca_row,) if row is not None),
+    ):
+        found[name] += cell(row, rate) is not None and is_ko(row[status])
+    errd = newest_deposit_first({depot: errd_values(row) for depot, row in errd_rows.items()})
+    if ca_row is not None and errd is not None:
+        ca_values = {column: cell(ca_row, label) for column, (_, label) in OCCUPATION.items()}
+        ca_values["taux_occupation_global"] = ca_global(ca_row)
+        for column, value in ca_values.items():
+            if errd[column] is not None:
+                found["CA wins over ERRD" if value is not None else "ERRD fills a CA gap"] += 1
+    return found
+
+
+# What the batch must give the medico-social rules to decide, or the oracle's agreement would prove little (how
+# often each happens depends on the generator's seed).
+MEDICO_SOCIAL_CASES = (
+    "CA only",
+    "ERRD only",
+    "CA and ERRD",
+    "CA wins over ERRD",
+    "ERRD fills a CA gap",
+    "re-deposit",
+    "ERRD rate KO",
+    "Autres ESMS rate KO",
+    "CA rate KO",
+    "budget ERRD",
+    "budget CA_PH",
+    "budget CA_PA",
+    "cpom from an older year",
+)
+
+
+def assert_batch_exercises_medico_social_rules(expected: MedicoSocialExpectation) -> None:
+    missing = [case for case in MEDICO_SOCIAL_CASES if not expected.exercised[case]]
+    assert not missing, (
+        f"SEED {SEED} leaves these medico-social cases untested",
+        missing,
+        expected.exercised,
+    )
 
 
 # --- reading the database ----------------------------------------------------------------------------------------
@@ -481,6 +854,24 @@ async def check_health_tables(
         assert_stored_rows(table, stored[table], sources)
     aggregates = {target: await rows_by_key(conn, target) for target, _, _ in AGGREGATES}
     assert_aggregates(stored, aggregates, ej_of)
+
+
+def assert_possible_rows(table: str, stored: StoredRows, possible: Possible) -> None:
+    """Every stored row is expected, every key whose rows are all real is stored, each stored row is one of the
+    oracle's derivations for its key, and the oracle covers every column of the table."""
+    required = {key for key, rows in possible.items() if None not in rows}
+    assert required <= set(stored) <= set(possible), (table, sorted(set(stored) ^ required)[:10])
+    key_columns = set(KEYS.get(table, ("annee", ET)))
+    for key, row in stored.items():
+        candidates = [r for r in possible[key] if r is not None]
+        assert set(row) == key_columns | set(candidates[0]), (table, sorted(set(row) ^ set(candidates[0])))
+        actual = {column: row[column] for column in candidates[0]}
+        assert actual in candidates, (table, key, actual, candidates)
+
+
+async def check_medico_social_tables(conn: asyncpg.Connection, expected: MedicoSocialExpectation) -> None:
+    for table, possible in expected.tables.items():
+        assert_possible_rows(table, await rows_by_key(conn, table), possible)
 
 
 # --- the stack -----------------------------------------------------------------------------------------------------
@@ -608,22 +999,14 @@ def stamp(extracted: date) -> str:
 
 # --- the steps ---------------------------------------------------------------------------------------------------
 def assert_every_file_settled(outcomes: Outcomes, batch: Batch) -> None:
-    """Health sources loaded; medico-social ones loaded or refused as not handled yet, whichever the code does."""
-    for source in HEALTH:
+    """Every extract of the batch loaded, once, and none refused."""
+    for source in DiamantSource:
         name = batch.plaintexts[source].name
         assert [e.outcome for e in outcomes.loaded.get(name, [])] == ["loaded"], (
             name,
             outcomes.rejected.get(name),
         )
         assert name not in outcomes.rejected
-    for source in MEDICO_SOCIAL:
-        # TODO(medico-social sources, a colleague's work in progress): require "loaded" once they are defined.
-        name = batch.plaintexts[source].name
-        reasons = [e.reason for e in outcomes.rejected.get(name, [])]
-        loaded = [e.outcome for e in outcomes.loaded.get(name, [])]
-        assert loaded == ["loaded"] or (
-            not loaded and len(reasons) == 1 and NOT_YET in reasons[0] and name in reasons[0]
-        ), (name, loaded, reasons)
 
 
 def assert_refused_undecryptable(
@@ -678,6 +1061,8 @@ async def test_a_diamant_batch_goes_from_sftp_to_the_tables_with_broken_files_re
     conn, outcomes = stack.conn, stack.outcomes
     batch = make_batch(tmp_path / "generated", platform_key)
     ref = batch.referential
+    medico_social = expected_medico_social(batch.plaintexts, ref)
+    assert_batch_exercises_medico_social_rules(medico_social)
     # The bar's undecryptable files, each the newest extract of its source: a refused newer file must neither hide
     # nor supersede the good one of the batch.
     later = stamp(EXTRACTED + timedelta(days=1))
@@ -709,11 +1094,9 @@ async def test_a_diamant_batch_goes_from_sftp_to_the_tables_with_broken_files_re
     expectations = {source: expect(batch.plaintexts[source], source, ref) for source in HEALTH}
     await assert_quality_reports(conn, batch, expectations)
     await check_health_tables(conn, expectations, ref.ets)
+    await check_medico_social_tables(conn, medico_social)
     dates = await update_dates(conn)
-    assert {s: dates[s.value] for s in HEALTH} == {s: EXTRACTED for s in HEALTH}
-    for source in MEDICO_SOCIAL:
-        loaded = bool(outcomes.loaded.get(batch.plaintexts[source].name))
-        assert dates.get(source.value) == (EXTRACTED if loaded else None), source
+    assert {s: dates.get(s.value) for s in DiamantSource} == {s: EXTRACTED for s in DiamantSource}
 
     # 3. Replay: the same files dropped again are fetched again (their ledger rows take the new mtime) but enter the
     # pipeline no more, and change nothing.
@@ -730,8 +1113,8 @@ async def test_a_diamant_batch_goes_from_sftp_to_the_tables_with_broken_files_re
     assert await conn.fetchval("SELECT count(*) FROM loaded_file") == loaded_files
     assert await snapshot(conn) == before
 
-    # A newer ANN_RPU supersedes: its values replace the older ones (an upsert: a key it lacks would keep its
-    # value), no other source's column moves.
+    # A newer ANN_RPU supersedes: it restates the source for its window (what it says replaces what the older one
+    # said; a key it no longer lists would lose its RPU columns), no other source's column moves.
     newer = EXTRACTED + timedelta(days=7)
     newer_csv, newer_gpg = another_extract(
         tmp_path / "newer", batch, platform_key, S.ANN_RPU, newer, SEED + 1
@@ -739,7 +1122,7 @@ async def test_a_diamant_batch_goes_from_sftp_to_the_tables_with_broken_files_re
     publish([newer_gpg], stack.diamant_inbox)
     await stack.settle([newer_csv.name])
     assert [e.outcome for e in outcomes.loaded.get(newer_csv.name, [])] == ["loaded"], outcomes.rejected
-    expectations[S.ANN_RPU].tables["activite_sanitaire"] |= expect(newer_csv, S.ANN_RPU, ref).tables[
+    expectations[S.ANN_RPU].tables["activite_sanitaire"] = expect(newer_csv, S.ANN_RPU, ref).tables[
         "activite_sanitaire"
     ]
     await check_health_tables(conn, expectations, ref.ets)
