@@ -31,6 +31,10 @@ ready() { "$(bindir)/pg_isready" -q -h 127.0.0.1 -p "$port"; }
 
 ours() { [ -f "$data/postmaster.pid" ] && as_owner "$(bindir)/pg_ctl" -D "$data" status >/dev/null 2>&1; }
 
+# A data platform's loads write hundreds of MB at a time: PostgreSQL's defaults (128 MB of shared buffers, a
+# checkpoint every 1 GB of WAL) made backends write dirty pages out themselves and checkpoint mid-batch.
+tuning="-c max_wal_size=4GB -c checkpoint_timeout=15min"
+
 start() {
   ensure_installed
   bin=$(bindir)
@@ -38,12 +42,16 @@ start() {
   if [ "$(id -u)" = 0 ]; then chown postgres: "$state" "$sock"; fi
   if [ ! -f "$data/PG_VERSION" ]; then
     # trust on loopback only: a developer cluster, never reachable from another host.
-    as_owner "$bin/initdb" -D "$data" -U relais --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    # Text sorts and compares bytewise (collation C): the keys are FINESS numbers and codes, and a libc collation
+    # cost a third of the time of sorting them (index builds, joins) without abbreviated keys. Character classes
+    # stay Unicode (ctype C.UTF-8).
+    as_owner "$bin/initdb" -D "$data" -U relais --auth=trust --encoding=UTF8 --locale=C.UTF-8 --lc-collate=C \
+      >/dev/null
   fi
   if ! ours; then
     # pg_ctl fails (and says why in server.log) if another server, e.g. another checkout's, holds the port.
     as_owner "$bin/pg_ctl" -D "$data" -l "$state/server.log" -w -t 60 \
-      -o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+      -o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c max_connections=200 $tuning" start >/dev/null
   fi
   "$bin/psql" -q -h 127.0.0.1 -p "$port" -U relais -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname='relais'" | grep -q 1 ||
