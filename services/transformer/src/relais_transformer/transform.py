@@ -14,6 +14,7 @@ from relais_platform.blobstore import FileSystemBlobStore
 from relais_transformer.ports import FileUnreadable, KnownFiness, ReferentialReader, SourceTransform
 
 ARROW_IPC = "application/vnd.apache.arrow.file"
+RECORD_BATCH_ROWS = 50_000  # the loader reads a table's file one record batch at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ def write_table_blobs(transform: SourceTransform, blobs: FileSystemBlobStore, jo
     tables: list[TableRows] = []
     for table in result.tables:
         with blobs.writer(ARROW_IPC) as (writer, refs):
-            table.frame.write_ipc(writer, compression="uncompressed")
+            table.frame.write_ipc(writer, compression="uncompressed", record_batch_size=RECORD_BATCH_ROWS)
         tables.append(TableRows(table=table.table, blob=refs[0], rows=table.frame.height, mode=table.mode))
     return Written(tables, {**result.report, "reference_year": job.reference_year}, result.years)
 
