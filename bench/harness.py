@@ -139,4 +139,4 @@ async def wait_until(
         if progress is not None and now - last_report > 5:
             log(await progress())
             last_report = now
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.05)  # the clock stops at most this late (plus the 0.1 s poll of the outcomes)

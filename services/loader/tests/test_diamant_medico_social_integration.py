@@ -25,7 +25,7 @@ from relais_finess.synthetic import generate_referential
 from relais_loader.adapters.pg_medico_social import (
     PENDING,
     pending_medico_social,
-    settle_groups,
+    settle_in_parallel,
     settle_medico_social,
 )
 from relais_testing.infra import Infra, fresh_database
@@ -411,7 +411,7 @@ async def test_the_five_files_in_two_orders_give_the_hand_computed_tables_and_re
 
 
 async def test_files_loaded_without_recomputing_are_recomputed_once_together_by_the_next_settle(
-    conn: asyncpg.Connection, tmp_path: Path
+    conn: asyncpg.Connection, database: str, tmp_path: Path
 ) -> None:
     """The service's path: each file's transaction only marks the derived tables its source feeds; one
     recomputation after the commits gives the same tables as recomputing in every file's transaction, and leaves
@@ -428,10 +428,8 @@ async def test_files_loaded_without_recomputing_are_recomputed_once_together_by_
     )  # TDP, ERRD by ET and CA feed three tables each; the ERRD rates one
     pending = await pending_medico_social(conn)
     assert pending == list(DERIVED)
-    refreshed: list[str] = []
-    for group in settle_groups(pending):  # each group on its own (the service runs them at once)
-        async with conn.transaction():
-            refreshed += await settle_medico_social(conn, group)
+    async with asyncpg.create_pool(database, min_size=1, max_size=6) as pool:
+        refreshed = await settle_in_parallel(pool)  # the service's way: on several connections at once
     assert sorted(refreshed) == sorted(DERIVED)
     for table, expected in EXPECTED.items():
         assert await non_null(conn, table) == expected, table

@@ -105,7 +105,8 @@ async def test_without_the_privilege_the_rows_are_checked_one_by_one(
 async def test_the_rows_referenced_stay_locked_until_the_rewrite_commits(
     conn: asyncpg.Connection, database_url: str, unique: str
 ) -> None:
-    """What the per-row checks guarantee, the bulk check does too: a referenced row cannot vanish before commit."""
+    """What the per-row checks guarantee, the bulk check does too: a referenced row cannot vanish before commit
+    (the referenced table's writers wait; its readers do not)."""
     table = f"rewritten_{unique}"
     other = await asyncpg.connect(database_url)
     try:
@@ -116,9 +117,10 @@ async def test_the_rows_referenced_stay_locked_until_the_rewrite_commits(
         transaction = conn.transaction()
         await transaction.start()
         await rewrite_table(conn, table, fill)
+        assert await other.fetchval(f"SELECT count(*) FROM parent_{unique}") == 2
         deleting = asyncio.create_task(other.execute(f"DELETE FROM parent_{unique} WHERE code = 'b'"))
         await asyncio.sleep(0.3)
-        assert not deleting.done()  # waits for the rewrite's row lock
+        assert not deleting.done()  # waits for the rewrite's lock
         await transaction.commit()
         with pytest.raises(asyncpg.ForeignKeyViolationError):
             await deleting

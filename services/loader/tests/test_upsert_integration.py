@@ -100,7 +100,7 @@ async def test_copying_slice_by_slice_writes_what_one_slice_writes(
     whole = await ejs(conn)
     await conn.execute("DELETE FROM entite_juridique")
     monkeypatch.setattr(arrow_copy, "SLICE_ROWS", 7)
-    assert len(ArrowRows(item.path).slices()) == 8
+    assert len(list(ArrowRows(item.path).slices())) == 8
     await write(conn, item)
     assert await ejs(conn) == whole and len(whole) == 50
 

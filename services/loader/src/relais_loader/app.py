@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from contextlib import nullcontext
@@ -12,11 +11,7 @@ from faststream import AckPolicy, FastStream
 from relais_contracts import FileLoaded, FileTransformed, Topic
 from relais_diamant.definitions_medico_social import MEDICO_SOCIAL
 from relais_loader.adapters.pg_indicators import TableFile, load_file, mark_announced, unannounced_files
-from relais_loader.adapters.pg_medico_social import (
-    pending_medico_social,
-    settle_groups,
-    settle_medico_social,
-)
+from relais_loader.adapters.pg_medico_social import settle_in_parallel
 from relais_loader.settings import LoaderSettings
 from relais_loader.settling import Settling
 from relais_platform.runtime import Service, run
@@ -38,21 +33,10 @@ def create_app(settings: LoaderSettings | None = None) -> FastStream:
     db = service.use_database()
     broker, kafka = service.broker, settings.kafka
 
-    async def settle_group(tables: list[str]) -> None:
-        async with db.pool.acquire() as conn, conn.transaction():
-            await settle_medico_social(conn, tables)
-
     async def settle() -> None:
-        """The derived medico-social tables marked by committed files: each group of tables in a
-        transaction of its own, at once (PostgreSQL then works on two cores)."""
-        async with db.pool.acquire() as conn:
-            groups = settle_groups(await pending_medico_social(conn))
+        """The derived medico-social tables marked by committed files."""
         with service.tracer.start_as_current_span("settle medico-social") as span:
-            span.set_attribute("relais.derived_tables", [t for group in groups for t in group])
-            outcomes = await asyncio.gather(*(settle_group(g) for g in groups), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+            span.set_attribute("relais.derived_tables", await settle_in_parallel(db.pool))
 
     async def announce(files: list[FileLoaded]) -> None:
         for loaded in files:

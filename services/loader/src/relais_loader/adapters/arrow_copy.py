@@ -1,15 +1,16 @@
 """A table's rows, as the transformer stored them (an Arrow IPC file), into PostgreSQL by binary COPY.
 
 No Python object per row or per value: each Arrow record batch is cast to the column types of the table it goes to
-(read from the catalogue, `TableShape`) and encoded by pgpq into PostgreSQL's binary COPY format, slice by slice, so
-the loader's memory depends on the slice size, never on the file. Encoding runs in a worker thread (the event loop
+(read from the catalogue, `TableShape`) and encoded by pgpq into PostgreSQL's binary COPY format, one slice of at
+most 50k rows at a time, read from disk when its turn comes: the loader's memory depends on the slice size, never on
+the file. Encoding runs in a worker thread (the event loop
 keeps the Kafka consumer's heartbeats going) while PostgreSQL takes the previous slice.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,14 +83,16 @@ async def table_shape(conn: asyncpg.Connection, table: str) -> TableShape:
 
 
 class ArrowRows:
-    """An Arrow IPC file of rows, memory-mapped: only the slice being encoded is read."""
+    """An Arrow IPC file of rows, read one record batch at a time (the transformer writes batches of 50k rows), so
+    that only the slice being encoded is in memory."""
 
     def __init__(self, path: Path) -> None:
-        self._reader = pyarrow.ipc.open_file(pa.memory_map(str(path), "r"))
+        self._reader = pyarrow.ipc.open_file(pa.OSFile(str(path), "rb"))
 
     @property
     def count(self) -> int:
-        return sum(self._reader.get_batch(i).num_rows for i in range(self._reader.num_record_batches))
+        counted: int = self._reader.count_rows()
+        return counted
 
     @property
     def columns(self) -> list[str]:
@@ -101,12 +104,11 @@ class ArrowRows:
             type=self._reader.schema.field(name).type,
         )
 
-    def slices(self) -> list[pa.RecordBatch]:
-        return [
-            batch.slice(offset, SLICE_ROWS)
-            for batch in (self._reader.get_batch(i) for i in range(self._reader.num_record_batches))
-            for offset in range(0, batch.num_rows, SLICE_ROWS)
-        ]
+    def slices(self) -> Iterator[pa.RecordBatch]:
+        for i in range(self._reader.num_record_batches):
+            batch = self._reader.get_batch(i)
+            for offset in range(0, batch.num_rows, SLICE_ROWS):
+                yield batch.slice(offset, SLICE_ROWS)
 
 
 def _encode(encoder: pgpq.ArrowToPostgresBinaryEncoder, batch: pa.RecordBatch, schema: pa.Schema) -> bytes:
@@ -120,13 +122,15 @@ async def copy_rows(conn: asyncpg.Connection, rows: ArrowRows, target: str, shap
     columns = rows.columns
     schema = shape.arrow_schema(columns)
     encoder = pgpq.ArrowToPostgresBinaryEncoder(schema)
-    slices = rows.slices()
+    copied = 0
 
     async def stream() -> AsyncIterator[bytes]:
+        nonlocal copied
         yield encoder.write_header()
-        for part in slices:
+        for part in rows.slices():
+            copied += part.num_rows
             yield await asyncio.to_thread(_encode, encoder, part, schema)
         yield encoder.finish()
 
     await conn.copy_to_table(target, source=stream(), columns=columns, format="binary")
-    return sum(part.num_rows for part in slices)
+    return copied

@@ -194,6 +194,10 @@ async def load_file(
     meanwhile."""
     for lock in locks_of(source):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('relais loader ' || $1))", lock)
+    # A national file's statements sort and hash a few hundred thousand rows, which spill to disk at the default
+    # work_mem; JIT compilation of their many expressions costs more than it saves.
+    await conn.execute("SET LOCAL work_mem = '64MB'")
+    await conn.execute("SET LOCAL jit = off")
     if await conn.fetchval("SELECT 1 FROM loaded_file WHERE file_id = $1", file_id):
         return "already_loaded", 0
     newest = await conn.fetchval(

@@ -10,15 +10,16 @@ Two tools:
 - `references_checked_in_bulk`: around writes to a table, PostgreSQL's per-row foreign-key checks are suspended
   (`session_replication_role = replica`, which the loader's role must be allowed to set: superuser, or
   `GRANT SET ON PARAMETER session_replication_role` on PostgreSQL 15+; without it the per-row checks simply run).
-  Afterwards every foreign key of the table is checked at once, and the referenced rows are locked as the per-row
-  checks would have locked them (FOR KEY SHARE, until commit): nothing can delete a referenced row meanwhile, and a
-  missing reference fails the load naming the table, the columns and examples. The foreign keys stay declared.
+  Afterwards every foreign key of the table is checked at once, the referenced table locked in SHARE mode until
+  commit (its writers wait, its readers do not): nothing can delete a referenced row meanwhile, and a missing
+  reference fails the load naming the table, the columns and examples. The foreign keys stay declared.
 - `rewrite_table`: the table emptied (TRUNCATE), its key, unique constraints and indexes dropped, refilled by the
   caller, then those rebuilt in bulk under their own names, and its references checked in bulk.
 
-Locks: the rewritten table is held in ACCESS EXCLUSIVE mode from the TRUNCATE to the commit (readers wait for a
-moment at the end of a load); the referenced tables only get row locks and ROW SHARE, which neither readers nor
-the referential's own loads wait for. A table with triggers is refused (replica mode would skip them); one whose key
+Locks: the rewritten table is held in ACCESS EXCLUSIVE mode from the TRUNCATE to the commit (its readers wait for
+the rest of the load); the referenced tables in SHARE mode from the check to the commit, which readers and other
+DIAMANT loads do not wait for, and the referential's own loads do (a DIAMANT file is loaded against one state of
+the referential). A table with triggers is refused (replica mode would skip them); one whose key
 other tables reference cannot lose its key, and the DROP CONSTRAINT fails naming them.
 """
 
@@ -67,18 +68,16 @@ async def _foreign_keys(conn: asyncpg.Connection, table: str) -> list[_ForeignKe
 
 async def _check_references(conn: asyncpg.Connection, table: str) -> None:
     for fk in await _foreign_keys(conn, table):
+        # Until commit nothing may change the referenced table (its own loads wait; readers do not): no referenced
+        # row can vanish between this check and the commit. Stronger than the row locks per-row checks take, and
+        # one lock instead of one per referenced row (tens of thousands, each a write to the referential's pages).
+        await conn.execute(f"LOCK TABLE {fk.referenced} IN SHARE MODE")
         used = " AND ".join(f'"{c}" IS NOT NULL' for c in fk.columns)
         pairs = " AND ".join(
             f'r."{r}" = u."{c}"' for c, r in zip(fk.columns, fk.referenced_columns, strict=True)
         )
-        distinct = f'SELECT DISTINCT {_quoted(fk.columns)} FROM "{table}" WHERE {used}'
-        # The rows referenced are locked as each row's check would have locked them.
-        await conn.execute(
-            f"SELECT 1 FROM {fk.referenced} r WHERE EXISTS (SELECT 1 FROM ({distinct}) u WHERE {pairs}) "
-            "FOR KEY SHARE OF r"
-        )
         missing = await conn.fetch(
-            f"SELECT {_quoted(fk.columns)} FROM ({distinct}) u "
+            f'SELECT {_quoted(fk.columns)} FROM (SELECT DISTINCT {_quoted(fk.columns)} FROM "{table}" WHERE {used}) u '
             f"WHERE NOT EXISTS (SELECT 1 FROM {fk.referenced} r WHERE {pairs}) LIMIT 5"
         )
         if missing:
@@ -148,19 +147,8 @@ async def rewrite_table(conn: asyncpg.Connection, table: str, fill: Callable[[],
         )
     for index in indexes:
         await conn.execute(index["definition"])
-    await _analyze_key(conn, table)
-
-
-async def _analyze_key(conn: asyncpg.Connection, table: str) -> None:
-    """Statistics on the primary key's columns, which the statements after a load join on (the other columns'
-    come with autovacuum's next pass: a full ANALYZE of a 200k-row table takes longer than its key's)."""
-    key = await conn.fetchval(
-        """SELECT string_agg(quote_ident(a.attname), ', ') FROM pg_index i
-           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-           WHERE i.indrelid = $1::regclass AND i.indisprimary""",
-        table,
-    )
-    await conn.execute(f'ANALYZE "{table}"' + (f" ({key})" if key else ""))
+    # No ANALYZE here: autovacuum analyzes a table so rewritten within its next minute, and until then the planner
+    # knows its size from its pages (an ANALYZE per table cost ~5% of a national batch).
 
 
 def aside(table: str) -> str:
