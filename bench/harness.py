@@ -17,6 +17,7 @@ from pathlib import Path
 
 from relais_cli import stack
 from relais_testing.infra import Infra, SftpServer, fresh_database, provide_infra, provide_sftp
+from relais_testing.pipeline import delete_namespace_topics
 from relais_testing.processes import ServiceProcesses
 
 
@@ -110,6 +111,8 @@ async def bench_stack(name: str, work: Path) -> AsyncIterator[BenchStack]:
             finally:
                 if bench.processes is not None:
                     bench.processes.stop()
+                # The local broker keeps its topics across runs: a run's would pile up (and slow its restarts).
+                await delete_namespace_topics(infra.kafka_bootstrap, bench.namespace)
 
 
 def local_sftp() -> SftpServer:

@@ -21,26 +21,27 @@ import pandas as pd
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from relais_diamant import medico_social
+from relais_diamant.definitions import definition
+from relais_diamant.definitions_medico_social import SOURCE_TABLES
+from relais_diamant.sources import DiamantSource
+from relais_loader.adapters.pg_aggregates import AGGREGATES
+
 FINESS_COLUMNS = {"Finess": str, "Finess EJ": str, "Finess ET": str}
 
-# The Helios tables the pipeline writes (spec §6), EJ aggregates included; not its own diamant_* source tables,
-# which Helios has no equivalent of (it merges the medico-social files in memory).
+# The Helios tables the pipeline writes (spec §6): the health sources' own tables, their EJ aggregates and the derived
+# medico-social tables; not the pipeline's diamant_* source tables, which Helios has no equivalent of (it merges the
+# medico-social files in memory).
 HELIOS_TABLES = (
-    "activite_sanitaire",
-    "activite_sanitaire_mensuel",
-    "capacite_autorisation_sanitaire",
-    "budget_et_finances_sanitaire",
-    "ressources_humaines_sanitaire",
-    "budget_et_finances_entite_juridique",
-    "ressources_humaines_entite_juridique",
-    "allocations",
-    "activite_sanitaire_entite_juridique",
-    "activite_sanitaire_mensuel_entite_juridique",
-    "capacite_autorisation_entite_juridique",
-    "activite_medico_social",
-    "budget_et_finances_medico_social",
-    "ressources_humaines_medico_social",
-    "cpom",
+    *dict.fromkeys(
+        table
+        for source in DiamantSource
+        if (found := definition(source)) is not None
+        for table in found.tables
+        if table not in SOURCE_TABLES
+    ),
+    *(aggregate.target for aggregate in AGGREGATES),
+    *medico_social.COLUMNS,
 )
 
 

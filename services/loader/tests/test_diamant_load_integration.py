@@ -5,7 +5,6 @@ their own and run in order: each starts from what the previous one left."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import date
@@ -16,10 +15,9 @@ import asyncpg
 import pytest
 
 from relais_diamant.definitions import MENCUMU_GENERATION_BEFORE_2024, labels
-from relais_loader.adapters.pg_indicators import load_file
+from relais_loader.adapters.pg_indicators import TableFile, load_file
+from relais_testing.diamant import arrow_rows, csv, transform_extract
 from relais_testing.infra import Infra, fresh_database
-
-from .conftest import csv, load_extract, table_file
 
 pytestmark = pytest.mark.integration
 
@@ -68,16 +66,21 @@ async def load(
     *,
     salt: str = "",
 ) -> tuple[str, int, dict[str, Any]]:
-    loaded = await load_extract(
-        conn,
-        tmp_path,
-        source,
-        text,
-        extracted,
-        file_id=hashlib.sha256((text + salt).encode()).hexdigest(),
-        reference_year=N,
-    )
-    return loaded.outcome, loaded.written, loaded.report
+    """The pipeline's path without the broker: transformed, stored, loaded in one transaction."""
+    extract = await transform_extract(conn, tmp_path, source, text, extracted, N, salt)
+    async with conn.transaction():
+        outcome, written = await load_file(
+            conn,
+            file_id=extract.file_id,
+            source=source,
+            file_name=extract.file_name,
+            extraction_date=extracted,
+            tables=[TableFile(table, path) for table, path in extract.tables],
+            years=extract.years,
+            quality_report=json.dumps(extract.report),
+            reference_year=N,
+        )
+    return outcome, written, extract.report
 
 
 async def table(conn: asyncpg.Connection, name: str, columns: str, order: str) -> list[tuple[Any, ...]]:
@@ -502,7 +505,11 @@ async def test_a_referential_move_of_an_et_refreshes_both_ejs(
             source="finess_cs1400102",
             file_name="finess_cs1400102_stock_20260110-0400.xml.gz",
             extraction_date=date(2026, 1, 10),
-            tables=[table_file(tmp_path, "etablissement_territorial", [moved])],
+            tables=[
+                TableFile(
+                    "etablissement_territorial", arrow_rows(tmp_path, "etablissement_territorial", [moved])
+                )
+            ],
             quality_report="{}",
         )
     assert outcome == "loaded"

@@ -7,7 +7,7 @@ below; replaying every file rewrites no row, and a re-sent extract of the same c
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import json
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -22,16 +22,16 @@ from relais_diamant.definitions_medico_social import SOURCE_TABLES
 from relais_diamant.sources import DiamantSource
 from relais_diamant.synthetic import Quirks, establishments_from, write_diamant_files
 from relais_finess.synthetic import generate_referential
+from relais_loader.adapters.pg_indicators import TableFile, load_file
 from relais_loader.adapters.pg_medico_social import (
     PENDING,
     pending_medico_social,
     settle_in_parallel,
     settle_medico_social,
 )
+from relais_testing.diamant import csv as csv_of
+from relais_testing.diamant import transform_extract
 from relais_testing.infra import Infra, fresh_database
-
-from .conftest import csv as csv_of
-from .conftest import load_extract
 
 pytestmark = pytest.mark.integration
 
@@ -90,19 +90,23 @@ async def load(
     salt: str = "",
     settle: bool = True,
 ) -> str:
-    """Transform, store, load in one transaction (which recomputes the derived tables too, unless `settle` is false:
-    then they wait for `settle_medico_social`)."""
-    loaded = await load_extract(
-        conn,
-        tmp_path,
-        source,
-        text,
-        extracted,
-        file_id=hashlib.sha256((text + salt).encode()).hexdigest(),
-        reference_year=N,
-        settle_medico_social=settle,
-    )
-    return loaded.outcome
+    """Transformed, stored, loaded in one transaction (which recomputes the derived tables too, unless `settle` is
+    false: then they wait for a recomputation after the commit)."""
+    extract = await transform_extract(conn, tmp_path, source, text, extracted, N, salt)
+    async with conn.transaction():
+        outcome, _ = await load_file(
+            conn,
+            file_id=extract.file_id,
+            source=source,
+            file_name=extract.file_name,
+            extraction_date=extracted,
+            tables=[TableFile(table, path) for table, path in extract.tables],
+            years=extract.years,
+            quality_report=json.dumps(extract.report),
+            reference_year=N,
+            settle_medico_social=settle,
+        )
+    return outcome
 
 
 async def snapshot(conn: asyncpg.Connection, xmin: bool = False) -> dict[str, list[tuple[Any, ...]]]:

@@ -4,16 +4,17 @@ row of a repeated key wins, `ensure` rows never overwrite, and copying slice by 
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
+from relais_contracts import WriteMode
 from relais_loader.adapters import arrow_copy
 from relais_loader.adapters.arrow_copy import ArrowRows, table_shape
 from relais_loader.adapters.pg_indicators import TableFile
 from relais_loader.adapters.pg_upsert import clear_absent, stage, upsert
-
-from .conftest import EJ, ET, table_file
+from relais_testing.diamant import EJ, ET, arrow_rows
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +29,12 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     finally:
         await transaction.rollback()
         await connection.close()
+
+
+def table_file(
+    directory: Path, table: str, rows: list[dict[str, Any]], mode: WriteMode = "upsert"
+) -> TableFile:
+    return TableFile(table, arrow_rows(directory, table, rows), mode)
 
 
 async def write(conn: asyncpg.Connection, *files: TableFile) -> int:

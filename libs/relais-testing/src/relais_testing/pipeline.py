@@ -140,7 +140,9 @@ async def wait_until(
         await asyncio.sleep(interval_s)
 
 
-async def delete_topics_named_after(bootstrap: str, fragments: set[str], timeout_s: float = 60.0) -> list[str]:
+async def delete_topics_named_after(
+    bootstrap: str, fragments: set[str], timeout_s: float = 60.0
+) -> list[str]:
     """Delete every topic whose name contains one of `fragments` (tests' unique suffixes); best effort, bounded."""
 
     async def delete() -> list[str]:
