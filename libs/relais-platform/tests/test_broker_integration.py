@@ -7,7 +7,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from opentelemetry.sdk.trace import TracerProvider
 
-from relais_contracts import SourceMissing, SourceSystem
+from relais_contracts import SourceMissing, SourceSystem, Topic
 from relais_platform.broker import PoisonMessage, make_broker
 from relais_platform.settings import KafkaSettings
 from relais_platform.topics import ensure_topics
@@ -89,3 +89,37 @@ async def test_a_transient_failure_is_redelivered_not_lost(kafka_bootstrap: str,
         await asyncio.wait_for(done.wait(), 30)
 
     assert attempts == ["ANN_SAE"] * 3
+
+
+async def test_a_resource_may_publish_as_soon_as_it_starts(
+    kafka_bootstrap: str, unique: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The service's lifespan connects the broker before it enters the resources: the RPU intake, a resource,
+    announces files pushed the moment it listens."""
+    from contextlib import asynccontextmanager
+
+    from relais_platform.runtime import Service
+    from relais_platform.settings import PlatformSettings, StorageSettings
+
+    settings = PlatformSettings(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, namespace=f"t{unique}."),
+        storage=StorageSettings(var_dir=tmp_path),
+    )
+    service = Service("test", settings)
+    topic = settings.kafka.topic(Topic.SOURCE_MISSING)
+
+    @asynccontextmanager
+    async def announcing():  # type: ignore[no-untyped-def]
+        await service.broker.publish(
+            SourceMissing(source_system=SourceSystem.DIAMANT, source="ANN_RPU", inbox=unique), topic
+        )
+        yield
+
+    service.add_resource(announcing)
+    try:
+        async with service._lifespan():
+            pass
+    finally:
+        await service.broker.stop()
+    [(value, _)] = await _drain(kafka_bootstrap, topic, expected=1)
+    assert json.loads(value)["inbox"] == unique

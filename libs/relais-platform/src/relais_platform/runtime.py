@@ -114,6 +114,10 @@ class Service:
     async def _lifespan(self) -> AsyncIterator[None]:
         kafka = self.settings.kafka
         await until_reachable("Kafka", lambda: ensure_topics(kafka.bootstrap_servers, kafka.all_topics()))
+        # Connected before the resources start, not after them as FastStream would: a resource may publish as soon
+        # as it runs (the RPU intake announces a file the moment an establishment has pushed it; an unconnected
+        # broker's producer could not even serialise the event).
+        await self.broker.connect()
         async with AsyncExitStack() as stack:
             for resource in self._resources:
                 await stack.enter_async_context(resource())

@@ -92,7 +92,9 @@ class _Worker:
         try:
             return await asyncio.get_running_loop().run_in_executor(self.thread, self.connection.recv)
         except (EOFError, OSError) as lost:
-            raise WorkerLost(f"{self.name} (pid {self.process.pid}) died: exit code {self.process.poll()}") from lost
+            raise WorkerLost(
+                f"{self.name} (pid {self.process.pid}) died: exit code {self.process.poll()}"
+            ) from lost
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
