@@ -76,17 +76,39 @@ def write_seed_files(scratch: Path, public_key: Path, today: date) -> dict[str, 
     return {"FINESS": finess, "DIAMANT": [path for path, _ in diamant]}
 
 
+async def wait_for_loads(database_url: str, names: list[str], timeout_s: float = 180.0) -> None:
+    """Until the loader's ledger holds every one of `names` (loaded, or deliberately not)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while await conn.fetchval(
+            "SELECT count(*) FROM loaded_file WHERE file_name = ANY($1::text[])", names
+        ) < len(names):
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"relais seed: {', '.join(names)} not loaded after {timeout_s:.0f} s (see var/log/*.log)"
+                )
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+
+
 def seed_inboxes(var_dir: Path) -> list[Path]:
+    """The referential first, and the DIAMANT extracts once it is loaded: a DIAMANT file is checked against the
+    referential current when it is transformed, so extracts arriving first would find every FINESS unknown."""
     _, public_key = ensure_platform_key(var_dir / "keys")
+    database_url = DatabaseSettings().database_url
     with tempfile.TemporaryDirectory() as scratch:
         files = write_seed_files(Path(scratch), public_key, date.today())
-        placed = [placed for kind, paths in files.items() for placed in _publish(paths, _inbox(kind))]
+        placed = _publish(files["FINESS"], _inbox("FINESS"))
+        asyncio.run(wait_for_loads(database_url, [path.name for path in files["FINESS"]]))
+        placed += _publish(files["DIAMANT"], _inbox("DIAMANT"))
     from relais_rpu_concentrator.settings import IntakeSettings
 
     intake = IntakeSettings()
-    pushed = asyncio.run(
-        seed_rpu_intake(intake, DatabaseSettings().database_url, var_dir / "rpu" / "seed", date.today())
-    )
+    pushed = asyncio.run(seed_rpu_intake(intake, database_url, var_dir / "rpu" / "seed", date.today()))
     return placed + [intake.root / finess / "depot" / name for finess, name in pushed]
 
 
