@@ -9,7 +9,6 @@ writes the table blobs (the same blob store, on the same disk).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -35,17 +34,9 @@ async def transform_worker(
     configure_logging("transformer", settings.telemetry.relais_log_level)
     transform = BySource(DiamantTransform(), FinessTransform())
     blobs = FileSystemBlobStore(settings.storage.blobs)
-    gc.freeze()  # what the worker holds for its whole life is never garbage
 
-    async def run(job: TransformJob) -> Written:
-        # A file makes millions of short-lived, acyclic objects (cells, lines, rows): the cyclic collector would walk
-        # the live ones again and again for nothing. It runs once per file instead, over what the file left.
-        gc.disable()
-        try:
-            return write_table_blobs(transform, blobs, job)
-        finally:
-            gc.enable()
-            gc.collect()
+    async def run(job: TransformJob) -> Written:  # the pool pauses the cyclic collector around each job
+        return write_table_blobs(transform, blobs, job)
 
     yield run
 
