@@ -3,8 +3,8 @@
 No Python object per row or per value: each Arrow record batch is cast to the column types of the table it goes to
 (read from the catalogue, `TableShape`) and encoded by pgpq into PostgreSQL's binary COPY format, one slice of at
 most 50k rows at a time, read from disk when its turn comes: the loader's memory depends on the slice size, never on
-the file. Encoding runs in a worker thread (the event loop
-keeps the Kafka consumer's heartbeats going) while PostgreSQL takes the previous slice.
+the file. Encoding runs in a worker thread (the event loop keeps the Kafka consumer's heartbeats going) while
+PostgreSQL takes the previous slice.
 """
 
 from __future__ import annotations
@@ -97,12 +97,6 @@ class ArrowRows:
     @property
     def columns(self) -> list[str]:
         return list(self._reader.schema.names)
-
-    def column(self, name: str) -> pa.ChunkedArray:
-        return pa.chunked_array(
-            [self._reader.get_batch(i).column(name) for i in range(self._reader.num_record_batches)],
-            type=self._reader.schema.field(name).type,
-        )
 
     def slices(self) -> Iterator[pa.RecordBatch]:
         for i in range(self._reader.num_record_batches):

@@ -99,9 +99,8 @@ async def _replace_years(
             f'CREATE TEMP TABLE "{kept}_values" ON COMMIT DROP AS SELECT {listed} FROM "{table}" WHERE {window}',
             *years,
         )
-    if table in AGGREGATED_TABLES:  # the ETs the file drops: their EJs' aggregates move too
-        dropped = await conn.fetch(f'SELECT DISTINCT "{ET}" FROM "{table}" WHERE {window}', *years)
-        touched.add(table, (r[0] for r in dropped))
+    if table in AGGREGATED_TABLES:  # the ETs of the window before (some the file drops) and after the rewrite
+        touched.add(table, await _ets(conn, table, window, *years))
     written = 0
 
     async def fill() -> None:
@@ -115,8 +114,14 @@ async def _replace_years(
 
     await rewrite_table(conn, table, fill)
     if table in AGGREGATED_TABLES:
-        touched.add(table, rows.column(ET).unique().to_pylist())
+        touched.add(table, await _ets(conn, table, window, *years))
     return written
+
+
+async def _ets(conn: asyncpg.Connection, relation: str, where: str = "true", *args: object) -> list[str]:
+    """The ETs of `relation`'s rows that match `where`: the ones whose EJs' aggregates a write moves."""
+    rows = await conn.fetch(f'SELECT DISTINCT "{ET}" FROM "{relation}" WHERE {where}', *args)
+    return [r[0] for r in rows]
 
 
 async def _write_table(
@@ -140,9 +145,9 @@ async def _write_table(
     else:
         async with references_checked_in_bulk(conn, item.table):
             written = await upsert(conn, staged, item.mode)
-    if item.table in AGGREGATED_TABLES and ET in staged.columns:
-        touched.add(item.table, rows.column(ET).unique().to_pylist())
-    elif item.table == REFERENTIAL_TABLE:
+    if item.table in AGGREGATED_TABLES:
+        touched.add(item.table, await _ets(conn, staged.name))
+    elif item.table == REFERENTIAL_TABLE:  # an ET may have moved to another EJ: every aggregate
         touched.add(item.table, ())
     if years is not None and item.mode == "upsert":
         cleared = await clear_absent(conn, staged, years, ET if item.table in AGGREGATED_TABLES else None)
