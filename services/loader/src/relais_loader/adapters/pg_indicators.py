@@ -48,7 +48,7 @@ from relais_loader.adapters.pg_medico_social import (
     mark_derived,
     refresh_medico_social,
 )
-from relais_loader.adapters.pg_rewrite import aside, references_checked_in_bulk, rewrite_table
+from relais_loader.adapters.pg_rewrite import aside, quoted, references_checked_in_bulk, rewrite_table
 from relais_loader.adapters.pg_upsert import clear_absent, stage, upsert
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ async def _replace_years(
         f'CREATE TEMP TABLE "{kept}" ON COMMIT DROP AS SELECT * FROM "{table}" WHERE NOT ({window})', *years
     )
     if uncarried:
-        listed = ", ".join(f'"{c}"' for c in (*shape.key, *uncarried))
+        listed = quoted((*shape.key, *uncarried))
         await conn.execute(
             f'CREATE TEMP TABLE "{kept}_values" ON COMMIT DROP AS SELECT {listed} FROM "{table}" WHERE {window}',
             *years,

@@ -26,7 +26,7 @@ other tables reference cannot lose its key, and the DROP CONSTRAINT fails naming
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -49,7 +49,8 @@ class _ForeignKey:
     referenced_columns: tuple[str, ...]
 
 
-def _quoted(names: tuple[str, ...]) -> str:
+def quoted(names: Iterable[str]) -> str:
+    """Identifiers as a column list: `"a", "b"`."""
     return ", ".join(f'"{n}"' for n in names)
 
 
@@ -77,7 +78,7 @@ async def _check_references(conn: asyncpg.Connection, table: str) -> None:
             f'r."{r}" = u."{c}"' for c, r in zip(fk.columns, fk.referenced_columns, strict=True)
         )
         missing = await conn.fetch(
-            f'SELECT {_quoted(fk.columns)} FROM (SELECT DISTINCT {_quoted(fk.columns)} FROM "{table}" WHERE {used}) u '
+            f'SELECT {quoted(fk.columns)} FROM (SELECT DISTINCT {quoted(fk.columns)} FROM "{table}" WHERE {used}) u '
             f"WHERE NOT EXISTS (SELECT 1 FROM {fk.referenced} r WHERE {pairs}) LIMIT 5"
         )
         if missing:

@@ -17,6 +17,7 @@ import asyncpg
 
 from relais_contracts import WriteMode
 from relais_loader.adapters.arrow_copy import ArrowRows, TableShape, copy_rows
+from relais_loader.adapters.pg_rewrite import quoted
 
 SEQUENCE = "relais_seq"  # staging column numbering rows in file order, so that the last row of a key wins
 
@@ -49,14 +50,10 @@ async def stage(conn: asyncpg.Connection, rows: ArrowRows, shape: TableShape, in
     return Staged(shape, tuple(rows.columns), name, copied)
 
 
-def _quoted(columns: list[str] | tuple[str, ...]) -> str:
-    return ", ".join(f'"{c}"' for c in columns)
-
-
 async def upsert(conn: asyncpg.Connection, staged: Staged, mode: WriteMode) -> int:
     """Write the staged rows into their table; returns the number of distinct keys written (one row each)."""
     table, key, columns = staged.shape.name, staged.shape.key, staged.columns
-    conflict = _quoted(key)
+    conflict = quoted(key)
     keys = await conn.fetchval(
         f'SELECT count(*) FROM (SELECT 1 FROM "{staged.name}" GROUP BY {conflict}) AS k'
     )
@@ -75,7 +72,7 @@ async def upsert(conn: asyncpg.Connection, staged: Staged, mode: WriteMode) -> i
         else ""
     )
     await conn.execute(
-        f'INSERT INTO "{table}" ({_quoted(columns)}) SELECT {_quoted(columns)} FROM "{staged.name}"{latest} '
+        f'INSERT INTO "{table}" ({quoted(columns)}) SELECT {quoted(columns)} FROM "{staged.name}"{latest} '
         f"ON CONFLICT ({conflict}) {action}"
     )
     return int(keys)
