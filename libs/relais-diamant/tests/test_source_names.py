@@ -15,8 +15,14 @@ def test_every_source_is_recognised_by_its_exact_name(source: DiamantSource) -> 
 
 
 def test_ann_errd_ej_does_not_catch_ann_errd_ej_et() -> None:
-    assert match_file_name("ANN_ERRD_EJ_ET_2026_11_16.CSV.gpg") == (DiamantSource.ANN_ERRD_EJ_ET, date(2026, 11, 16))
-    assert match_file_name("ANN_ERRD_EJ_2026_11_16.CSV.gpg") == (DiamantSource.ANN_ERRD_EJ, date(2026, 11, 16))
+    assert match_file_name("ANN_ERRD_EJ_ET_2026_11_16.CSV.gpg") == (
+        DiamantSource.ANN_ERRD_EJ_ET,
+        date(2026, 11, 16),
+    )
+    assert match_file_name("ANN_ERRD_EJ_2026_11_16.CSV.gpg") == (
+        DiamantSource.ANN_ERRD_EJ,
+        date(2026, 11, 16),
+    )
 
 
 @pytest.mark.parametrize(

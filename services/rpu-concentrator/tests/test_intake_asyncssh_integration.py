@@ -239,7 +239,9 @@ async def test_password_login_works_when_set_and_only_a_hash_is_stored(intake: I
     with pytest.raises(asyncssh.PermissionDenied):
         async with intake.connect(keys_only, password=""):
             pass
-    stored = await intake.pool.fetchval("SELECT password_hash FROM rpu_account WHERE account = $1", login.name)
+    stored = await intake.pool.fetchval(
+        "SELECT password_hash FROM rpu_account WHERE account = $1", login.name
+    )
     assert stored.startswith("scrypt$") and secret not in stored
 
 

@@ -15,7 +15,9 @@ from .conftest import MAX_FILE_BYTES, Intake
 pytestmark = pytest.mark.integration
 
 
-async def test_openssh_pushes_a_file_and_an_upload_renamed_after_transfer(intake: Intake, tmp_path: Path) -> None:
+async def test_openssh_pushes_a_file_and_an_upload_renamed_after_transfer(
+    intake: Intake, tmp_path: Path
+) -> None:
     login = await intake.establishment()
     first, second = tmp_path / "first.xml", tmp_path / "second.xml"
     first.write_bytes(b"<OSCOUR>first</OSCOUR>")
@@ -40,7 +42,9 @@ async def test_openssh_pushes_a_file_and_an_upload_renamed_after_transfer(intake
     assert intake.depot(login.name) == []
 
 
-async def test_openssh_client_is_confined_to_its_own_depot_and_receipts(intake: Intake, tmp_path: Path) -> None:
+async def test_openssh_client_is_confined_to_its_own_depot_and_receipts(
+    intake: Intake, tmp_path: Path
+) -> None:
     mine, other = await intake.establishment(), await intake.establishment()
     intake.write_receipt(other.name, "theirs.ack", b"other")
     intake.write_receipt(mine.name, "mine.ack", b"mine")
@@ -73,7 +77,9 @@ async def test_openssh_client_is_confined_to_its_own_depot_and_receipts(intake: 
     assert intake.depot(other.name) == [] and intake.received == []
 
 
-async def test_openssh_oversized_upload_is_refused_and_nothing_received(intake: Intake, tmp_path: Path) -> None:
+async def test_openssh_oversized_upload_is_refused_and_nothing_received(
+    intake: Intake, tmp_path: Path
+) -> None:
     login = await intake.establishment()
     big = tmp_path / "big.xml"
     big.write_bytes(b"x" * (MAX_FILE_BYTES + 1))
@@ -102,7 +108,10 @@ async def test_openssh_ars_reads_every_establishment_and_writes_none(intake: Int
     local.write_bytes(b"<OSCOUR/>")
 
     code, output = await intake.openssh(
-        ars, "ls /", f"ls /{establishment.name}/accuses", f"get /{establishment.name}/accuses/r.ack {tmp_path}/r"
+        ars,
+        "ls /",
+        f"ls /{establishment.name}/accuses",
+        f"get /{establishment.name}/accuses/r.ack {tmp_path}/r",
     )
     assert code == 0, output
     assert establishment.name in output and "r.ack" in output

@@ -171,7 +171,9 @@ def covered_days(header: RpuHeader, passages: Iterable[Passage]) -> frozenset[da
     return covered_days_between(header, first, last)
 
 
-def covered_days_between(header: RpuHeader, first_entree: date | None, last_entree: date | None) -> frozenset[date]:
+def covered_days_between(
+    header: RpuHeader, first_entree: date | None, last_entree: date | None
+) -> frozenset[date]:
     """The same, when the first and last ENTREE days are already known (a streaming reader tracks them)."""
     days = set(_span(header.date_debut, header.date_fin))
     days.update(_span(first_entree, last_entree))

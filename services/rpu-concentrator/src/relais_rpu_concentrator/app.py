@@ -57,7 +57,9 @@ def create_app(settings: ConcentratorSettings | None = None) -> FastStream:
     service.add_resource(lambda: replay_api(ReplayApiSettings(), db))  # the ARS replay API, when enabled
     workers: WorkerPool | None = None
     if settings.integration.worker_processes:
-        workers = WorkerPool(ENTRY, settings, size=settings.integration.worker_processes, name="rpu-integration")
+        workers = WorkerPool(
+            ENTRY, settings, size=settings.integration.worker_processes, name="rpu-integration"
+        )
         service.add_resource(lambda: running(workers))
     receipts = FileSystemReceipts(settings.intake.root)
     integration_events = KafkaIntegrationEvents(broker, kafka)

@@ -21,7 +21,9 @@ from relais_rpu_concentrator.intake.paths import (
 
 
 def _write(intake_root: Path, finess: str, name: str, text: str) -> None:
-    intake_root.mkdir(parents=True, exist_ok=True)  # the intake server makes it too; integration may run alone
+    intake_root.mkdir(
+        parents=True, exist_ok=True
+    )  # the intake server makes it too; integration may run alone
     home = ensure_establishment_dirs(intake_root, finess)
     target = receipt_path(intake_root, finess, name)
     scratch = home / ARCHIVE

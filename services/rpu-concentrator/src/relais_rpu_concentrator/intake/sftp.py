@@ -73,7 +73,11 @@ def _sftp_errors() -> Iterator[None]:
 
 class IntakeSftpServer(asyncssh.SFTPServer):
     def __init__(
-        self, chan: asyncssh.SSHServerChannel[bytes], view: View, reception: FileReception, max_file_bytes: int
+        self,
+        chan: asyncssh.SSHServerChannel[bytes],
+        view: View,
+        reception: FileReception,
+        max_file_bytes: int,
     ) -> None:
         super().__init__(chan, chroot=bytes(view.home))
         self._view = view

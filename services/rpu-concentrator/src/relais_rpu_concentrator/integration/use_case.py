@@ -176,6 +176,7 @@ class FileSettlement:
             receipt=render_receipt(facts),
         )
 
+
 class RpuIntegration:
     """One received file, from its event to its outcome: settle it (here or in a worker), then tell the
     establishment (receipt) and the platform (event). Both are repeated identically from the ledger row when the
@@ -225,7 +226,6 @@ class RpuIntegration:
                 days_replaced=list(record.days_replaced),
             )
         )
-
 
 
 def _rejected(event: RpuFileReceived, reason: str) -> FileRecord:
