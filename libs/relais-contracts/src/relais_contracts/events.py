@@ -26,6 +26,10 @@ class Event(BaseModel):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     occurred_at: datetime = Field(default_factory=_now)
 
+    def partition_key(self) -> str:
+        """The Kafka key of the event: what must stay in order (one establishment's RPU files) or together."""
+        raise NotImplementedError(f"{type(self).__name__} declares no partition key")
+
 
 class BlobRef(BaseModel):
     """A payload in the blob store, addressed by its content."""
@@ -62,6 +66,9 @@ class FileFetched(Event):
     source: str | None = None  # e.g. a DIAMANT prefix such as QUO_SAN_FINANCE
     extraction_date: date | None = None
 
+    def partition_key(self) -> str:
+        return self.file_name
+
 
 class SourceMissing(Event):
     """An expected source had no file in the inbox at a poll."""
@@ -70,6 +77,9 @@ class SourceMissing(Event):
     source_system: SourceSystem
     source: str
     inbox: str
+
+    def partition_key(self) -> str:
+        return self.source
 
 
 class FileDecrypted(Event):
@@ -81,6 +91,9 @@ class FileDecrypted(Event):
     extraction_date: date | None = None
     encrypted: BlobRef
     plaintext: BlobRef
+
+    def partition_key(self) -> str:
+        return self.file_name
 
 
 WriteMode = Literal["upsert", "ensure"]
@@ -123,6 +136,9 @@ class FileTransformed(Event):
     def row_count(self) -> int:
         return sum(table.rows for table in self.tables)
 
+    def partition_key(self) -> str:
+        return self.file_name
+
 
 class FileLoaded(Event):
     schema_version: Literal[1] = 1
@@ -131,6 +147,9 @@ class FileLoaded(Event):
     source: str | None = None
     rows_written: int
     outcome: Literal["loaded", "already_loaded", "superseded"]
+
+    def partition_key(self) -> str:
+        return self.file_name
 
 
 class FileRejected(Event):
@@ -142,6 +161,9 @@ class FileRejected(Event):
     file_id: str
     reason: str
     blob: BlobRef | None = None
+
+    def partition_key(self) -> str:
+        return self.file_name
 
 
 class RpuFileReceived(Event):
@@ -155,6 +177,9 @@ class RpuFileReceived(Event):
     blob: BlobRef
     received_at: datetime = Field(default_factory=_now)
 
+    def partition_key(self) -> str:
+        return self.finess
+
 
 class RpuFileIntegrated(Event):
     schema_version: Literal[1] = 1
@@ -166,6 +191,9 @@ class RpuFileIntegrated(Event):
     passages_rejected: int
     days_replaced: list[date] = Field(default_factory=list)
 
+    def partition_key(self) -> str:
+        return self.finess
+
 
 class RpuFileRejected(Event):
     """A whole file refused (XML not well-formed, FINESS missing or invalid, unsafe XML); kept in quarantine."""
@@ -176,6 +204,9 @@ class RpuFileRejected(Event):
     file_id: str
     reason: str
     blob: BlobRef
+
+    def partition_key(self) -> str:
+        return self.finess
 
 
 class RpuAbsenceAlerted(Event):
@@ -194,3 +225,6 @@ class RpuAbsenceAlerted(Event):
     missing_days: list[date] = Field(default_factory=list)
     day_count: int | None = None  # "volume": passages of the day counted, and the threshold it fell below
     threshold: float | None = None
+
+    def partition_key(self) -> str:
+        return self.finess

@@ -14,15 +14,17 @@ from typing import Any
 
 import asyncpg
 from faststream import FastStream
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaRouter
 from opentelemetry.trace import Tracer
 
+from relais_contracts import Event
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_platform.broker import INFRASTRUCTURE_ERRORS, make_broker
 from relais_platform.database import database_pool
 from relais_platform.heartbeat import Probe, run_heartbeat
 from relais_platform.logging import configure_logging
 from relais_platform.settings import PlatformSettings
+from relais_platform.stage import In, Outcome, Outputs, Route, Stage, StageSpec
 from relais_platform.telemetry import setup_tracing
 from relais_platform.topics import ensure_topics
 
@@ -72,6 +74,9 @@ class Service:
         self.broker: KafkaBroker = make_broker(
             settings.kafka, self.tracer_provider, client_id=f"relais-{name}"
         )
+        # Every topic through one router carrying the namespace prefix: no service prefixes a topic by hand.
+        self.router = KafkaRouter(prefix=settings.kafka.namespace)
+        self.broker.include_router(self.router)
         self.blobs = FileSystemBlobStore(settings.storage.blobs)
         self._resources: list[Resource] = []
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -102,6 +107,14 @@ class Service:
         self._resources.append(open_pool)
         self._probes["postgres"] = database_ok
         return handle
+
+    def stage(self, spec: StageSpec[In], use_case: Callable[[In], Awaitable[Outcome]]) -> Stage[In]:
+        """Consume `spec.consumes`, run `use_case` on each event, publish what it returns (relais_platform.stage)."""
+        return Stage(self.router, self.settings.kafka, spec, use_case)
+
+    def outputs(self, routes: dict[type[Event], Route]) -> Outputs:
+        """Publishers for a service that publishes without consuming (a poller)."""
+        return Outputs(self.router, routes, source=self.name)
 
     def add_resource(self, resource: Resource) -> None:
         self._resources.append(resource)
