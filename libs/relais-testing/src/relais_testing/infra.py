@@ -69,7 +69,7 @@ def provide_infra() -> Iterator[Infra]:
     _script(str(DEPLOY / "kafka" / "kafka.sh"), "start")
     _script(str(DEPLOY / "postgres" / "postgres.sh"), "start")
     yield Infra(
-        kafka or "127.0.0.1:19092",
+        kafka or f"127.0.0.1:{os.environ.get('RELAIS_KAFKA_PORT', '19092')}",
         database or _script(str(DEPLOY / "postgres" / "postgres.sh"), "url"),
         "local",
     )
