@@ -28,9 +28,9 @@ from harness import BenchStack, bench_stack, local_sftp, log, peak_rss_mb, wait_
 from pandas_baseline import raw_csvs_to_new_tables, read_tables, replace_like_helios
 
 from relais_cli import stack
-from relais_cli.generate import write_diamant_extracts, write_finess_files
+from relais_cli.generate import write_finess_files
 from relais_cli.keys import ensure_platform_key
-from relais_diamant.synthetic import Quirks, establishments_from, referential_for
+from relais_synthetic.diamant import Quirks, establishments_from, referential_for, write_diamant_extracts
 from relais_testing.infra import fresh_database
 from relais_testing.pipeline import Outcomes, fetcher_sftp_env, plaintext_name, publish, sftp_inbox
 

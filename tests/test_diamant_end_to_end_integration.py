@@ -49,15 +49,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from relais_cli.generate import write_finess_files
 from relais_contracts import Stage, Topic
 from relais_diamant.sources import DiamantSource
-from relais_diamant.synthetic import (
+from relais_finess.synthetic import SyntheticReferential
+from relais_platform.blobstore import FileSystemBlobStore
+from relais_synthetic.diamant import (
     Establishments,
     Quirks,
     establishments_from,
     referential_for,
     write_diamant_files,
 )
-from relais_finess.synthetic import SyntheticReferential
-from relais_platform.blobstore import FileSystemBlobStore
 from relais_testing.gpg import GpgKey
 from relais_testing.infra import Infra, SftpServer, fresh_database
 from relais_testing.pipeline import (

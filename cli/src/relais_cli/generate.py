@@ -10,15 +10,6 @@ from pathlib import Path
 import typer
 
 from relais_diamant.sources import DiamantSource
-from relais_diamant.synthetic import (
-    Establishments,
-    Progress,
-    Quirks,
-    establishments_from,
-    referential_for,
-    write_diamant_files,
-)
-from relais_diamant.synthetic_encrypt import encrypt_extracts
 from relais_finess.synthetic import generate_referential
 from relais_finess.synthetic_files import (
     write_entites_juridiques_csv,
@@ -28,6 +19,13 @@ from relais_finess.synthetic_files import (
 )
 from relais_rpu.synthetic import synthetic_region
 from relais_rpu.synthetic_files import GeneratedFile, files_count, region_files
+from relais_synthetic.diamant import (
+    Progress,
+    Quirks,
+    establishments_from,
+    referential_for,
+    write_diamant_extracts,
+)
 
 generate_app = typer.Typer(help="Synthetic data generators.", no_args_is_help=True)
 
@@ -72,36 +70,6 @@ def parse_years(text: str) -> list[int]:
     if not years or any(year < 1990 or year > 2100 for year in years):
         raise typer.BadParameter(f"years expected as 2021-2025 or 2021,2023, not {text!r}")
     return sorted(set(years))
-
-
-def write_diamant_extracts(
-    out: Path,
-    establishments: Establishments,
-    *,
-    seed: int,
-    years: list[int],
-    extraction_date: date,
-    quirks: Quirks,
-    encrypt_to: Path | None,
-    keep_plaintext: bool = False,
-    mencumu_generation: int | None = None,
-    progress: Progress | None = None,
-) -> list[tuple[Path, int]]:
-    """The 11 DIAMANT extracts for these establishments (encrypted when a public key is given): (file, rows)."""
-    written = write_diamant_files(
-        establishments,
-        out,
-        seed=seed,
-        years=years,
-        extraction_date=extraction_date,
-        quirks=quirks,
-        mencumu_generation=mencumu_generation,
-        progress=progress,
-    )
-    if encrypt_to is None:
-        return [(generated.path, generated.rows) for generated in written]
-    encrypted = encrypt_extracts([g.path for g in written], encrypt_to, keep_plaintext=keep_plaintext)
-    return [(path, generated.rows) for path, generated in zip(encrypted, written, strict=True)]
 
 
 def _progress_printer() -> Progress:

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relais_cli import stack
-from relais_cli.generate import write_diamant_extracts, write_finess_files
+from relais_cli.generate import write_finess_files
 from relais_cli.keys import ensure_platform_key
-from relais_diamant.synthetic import Quirks, establishments_from
 from relais_finess.synthetic import generate_referential
 from relais_platform.settings import DatabaseSettings
 from relais_rpu.synthetic import synthetic_region
 from relais_rpu.synthetic_files import write_rolling_file
+from relais_synthetic.diamant import Quirks, establishments_from, write_diamant_extracts
 
 if TYPE_CHECKING:
     from relais_rpu_concentrator.settings import IntakeSettings

@@ -7,7 +7,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from relais_diamant.synthetic_tables import Column, Kind
+from relais_synthetic.diamant.tables import Column, Kind
 
 
 @dataclass(frozen=True, slots=True)

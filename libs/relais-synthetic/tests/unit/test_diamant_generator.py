@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from relais_diamant.sources import DiamantSource, match_file_name
-from relais_diamant.synthetic import (
+from relais_finess.number import is_valid
+from relais_finess.synthetic import generate_referential
+from relais_synthetic.diamant import (
     Establishments,
     GeneratedFile,
     Quirks,
@@ -19,8 +21,6 @@ from relais_diamant.synthetic import (
     referential_for,
     write_diamant_files,
 )
-from relais_finess.number import is_valid
-from relais_finess.synthetic import generate_referential
 
 SEED, ENTITES = 11, 40
 EXTRACTED = date(2025, 11, 3)
@@ -332,9 +332,9 @@ def test_annual_sources_hold_closed_years_only(with_quirks: dict[DiamantSource, 
 def test_progress_is_reported_while_a_long_file_is_written(
     establishments: Establishments, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from relais_diamant import synthetic_writer
+    from relais_synthetic.diamant import writer
 
-    monkeypatch.setattr(synthetic_writer, "_PROGRESS_EVERY", 100)
+    monkeypatch.setattr(writer, "_PROGRESS_EVERY", 100)
     seen: list[tuple[DiamantSource, int]] = []
     [written] = write_diamant_files(
         establishments, tmp_path, seed=SEED, years=YEARS, extraction_date=EXTRACTED,

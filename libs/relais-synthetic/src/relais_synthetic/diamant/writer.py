@@ -13,15 +13,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from relais_diamant import synthetic_sources as rows
-from relais_diamant import synthetic_tables as tables
 from relais_diamant.sources import DiamantSource
-from relais_diamant.synthetic_sources import Context, Maker
-from relais_diamant.synthetic_tables import Column
-from relais_diamant.synthetic_values import RowBuilder
+from relais_synthetic.diamant import source_rows as rows
+from relais_synthetic.diamant import tables
+from relais_synthetic.diamant.source_rows import Context, Maker
+from relais_synthetic.diamant.tables import Column
+from relais_synthetic.diamant.values import RowBuilder
 
 if TYPE_CHECKING:
-    from relais_diamant.synthetic import Quirks
+    from relais_synthetic.diamant.extracts import Quirks
 
 # Quirk (a Quirks field) → (share of rows, the early data row that always gets it when enabled).
 _ROW_QUIRKS = {

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
-from relais_diamant.synthetic_tables import HAPI_ALLOCATIONS, HAPI_MODES
-from relais_diamant.synthetic_values import RowBuilder, Site
+from relais_synthetic.diamant.tables import HAPI_ALLOCATIONS, HAPI_MODES
+from relais_synthetic.diamant.values import RowBuilder, Site
 
 Maker = Callable[[], list[str]]
 

@@ -17,13 +17,14 @@ from functools import partial
 from pathlib import Path
 
 from relais_diamant.sources import DiamantSource
-from relais_diamant.synthetic_sources import Context, Maker, stable_unit
-from relais_diamant.synthetic_tables import HEALTH_FAMILIES, MEDICO_SOCIAL_FAMILIES
-from relais_diamant.synthetic_values import RowBuilder, Site
-from relais_diamant.synthetic_writer import LAYOUTS, RowWriter
 from relais_finess.number import random_finess
 from relais_finess.referential import is_active
 from relais_finess.synthetic import SyntheticReferential, generate_referential
+from relais_synthetic.diamant.encrypt import encrypt_extracts
+from relais_synthetic.diamant.source_rows import Context, Maker
+from relais_synthetic.diamant.tables import HEALTH_FAMILIES, MEDICO_SOCIAL_FAMILIES
+from relais_synthetic.diamant.values import RowBuilder, Site
+from relais_synthetic.diamant.writer import LAYOUTS, RowWriter
 
 _SIZE_BY_CATEGORY = {"101": 4.0, "124": 0.15, "128": 0.6, "109": 0.5, "292": 0.8, "365": 0.9}
 
@@ -178,15 +179,32 @@ def write_diamant_files(
     return written
 
 
-__all__ = [
-    "Establishments",
-    "GeneratedFile",
-    "Progress",
-    "Quirks",
-    "establishments_from",
-    "file_name",
-    "mencumu_generation_for",
-    "referential_for",
-    "stable_unit",
-    "write_diamant_files",
-]
+def write_diamant_extracts(
+    out: Path,
+    establishments: Establishments,
+    *,
+    seed: int,
+    years: list[int],
+    extraction_date: date,
+    quirks: Quirks,
+    encrypt_to: Path | None,
+    keep_plaintext: bool = False,
+    mencumu_generation: int | None = None,
+    progress: Progress | None = None,
+) -> list[tuple[Path, int]]:
+    """The 11 DIAMANT extracts for these establishments, encrypted as DIAMANT sends them when a public key is
+    given: (file, data rows) each."""
+    written = write_diamant_files(
+        establishments,
+        out,
+        seed=seed,
+        years=years,
+        extraction_date=extraction_date,
+        quirks=quirks,
+        mencumu_generation=mencumu_generation,
+        progress=progress,
+    )
+    if encrypt_to is None:
+        return [(generated.path, generated.rows) for generated in written]
+    encrypted = encrypt_extracts([g.path for g in written], encrypt_to, keep_plaintext=keep_plaintext)
+    return [(path, generated.rows) for path, generated in zip(encrypted, written, strict=True)]
