@@ -34,9 +34,15 @@ from harness import BenchStack, bench_stack, log, service_peak_rss_mb
 from relais_platform.settings import KafkaSettings
 from relais_platform.topics import ensure_topics
 from relais_rpu.model import RpuHeader
-from relais_rpu.synthetic import SyntheticRegion, synthetic_region, with_annual_total
-from relais_rpu.synthetic_files import GeneratedFile, write_days, write_monthly_file
 from relais_rpu_concentrator.integration.reading import PASSAGE_COLUMNS, FileReader
+from relais_synthetic.rpu import (
+    GeneratedFile,
+    SyntheticRegion,
+    synthetic_region,
+    with_annual_total,
+    write_days,
+    write_monthly_file,
+)
 from relais_testing.rpu import RpuConcentratorProcess, processed_files
 
 DEPARTEMENTS = ("67", "68", "75", "93")

@@ -36,7 +36,7 @@ import asyncpg
 from harness import bench_stack, log, peak_rss_mb
 
 from relais_rpu.quality import check_passage
-from relais_rpu.synthetic import day_records, synthetic_region
+from relais_synthetic.rpu import day_records, synthetic_region
 
 DEPARTEMENTS = ("67", "68", "75", "93")
 YEAR = 2026

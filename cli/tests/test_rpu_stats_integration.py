@@ -15,11 +15,10 @@ from relais_cli.rpu import rpu_app
 from relais_contracts import RpuFileIntegrated, RpuFileReceived, RpuFileRejected
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_rpu.model import RpuHeader
-from relais_rpu.synthetic import day_records, synthetic_region
-from relais_rpu.synthetic_files import write_days
 from relais_rpu_concentrator.adapters.fs_receipts import FileSystemReceipts
 from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
 from relais_rpu_concentrator.integration.use_case import FileSettlement, RpuIntegration
+from relais_synthetic.rpu import day_records, synthetic_region, write_days
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,6 @@ from relais_finess.synthetic_files import (
     write_etablissements_csv,
     write_etablissements_xml_gz,
 )
-from relais_rpu.synthetic import synthetic_region
-from relais_rpu.synthetic_files import GeneratedFile, files_count, region_files
 from relais_synthetic.diamant import (
     Progress,
     Quirks,
@@ -26,6 +24,7 @@ from relais_synthetic.diamant import (
     referential_for,
     write_diamant_extracts,
 )
+from relais_synthetic.rpu import GeneratedFile, files_count, region_files, synthetic_region
 
 generate_app = typer.Typer(help="Synthetic data generators.", no_args_is_help=True)
 

@@ -21,9 +21,8 @@ from relais_cli.generate import write_finess_files
 from relais_cli.keys import ensure_platform_key
 from relais_finess.synthetic import generate_referential
 from relais_platform.settings import DatabaseSettings
-from relais_rpu.synthetic import synthetic_region
-from relais_rpu.synthetic_files import write_rolling_file
 from relais_synthetic.diamant import Quirks, establishments_from, write_diamant_extracts
+from relais_synthetic.rpu import synthetic_region, write_rolling_file
 
 if TYPE_CHECKING:
     from relais_rpu_concentrator.settings import IntakeSettings

@@ -2,7 +2,7 @@ import dataclasses
 from datetime import date, datetime
 
 from relais_rpu import PASSAGE_ITEMS, CompletenessAccumulator, Passage, RpuHeader, covered_days
-from relais_rpu.examples import COMPLETE_PASSAGE, EXAMPLE_ENTREE
+from relais_synthetic.rpu import COMPLETE_PASSAGE, EXAMPLE_ENTREE
 
 ENTREE = EXAMPLE_ENTREE
 FULL = COMPLETE_PASSAGE

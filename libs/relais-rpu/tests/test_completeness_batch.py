@@ -6,8 +6,7 @@ import dataclasses
 from datetime import date, timedelta
 
 from relais_rpu import CompletenessAccumulator, Passage
-from relais_rpu.examples import COMPLETE_PASSAGE
-from relais_rpu.synthetic import day_records, synthetic_region
+from relais_synthetic.rpu import COMPLETE_PASSAGE, day_records, synthetic_region
 
 
 def passages() -> list[Passage]:

@@ -2,8 +2,7 @@ import tracemalloc
 from pathlib import Path
 
 from relais_rpu import Passage, open_rpu, write_oscour
-from relais_rpu.synthetic import synthetic_region
-from relais_rpu.synthetic_files import monthly_file
+from relais_synthetic.rpu import monthly_file, synthetic_region
 
 MB = 1 << 20
 

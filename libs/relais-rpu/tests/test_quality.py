@@ -6,7 +6,7 @@ import pytest
 
 from relais_rpu import CHECKS, Passage, age_at_entry, check_passage, is_cim10_shape, normalise_cim10
 from relais_rpu.codes import GRAVITE, MODE_ENTREE, MODE_SORTIE, ORIENT, PROVENANCE, SEXE, TRANSPORT
-from relais_rpu.examples import COMPLETE_PASSAGE, EXAMPLE_ENTREE
+from relais_synthetic.rpu import COMPLETE_PASSAGE, EXAMPLE_ENTREE
 
 ENTREE = EXAMPLE_ENTREE
 CLEAN = COMPLETE_PASSAGE

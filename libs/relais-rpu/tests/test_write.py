@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from relais_rpu import OscourLayout, Passage, RpuHeader, normalise_cim10, open_rpu, write_oscour
-from relais_rpu.synthetic import day_records, synthetic_region
+from relais_synthetic.rpu import day_records, synthetic_region
 
 HEADER = RpuHeader("670780055", "0", datetime(2024, 1, 8, 3, 12, 45), date(2024, 1, 1), date(2024, 1, 7))
 ENTREE = datetime(2024, 1, 3, 10, 5)

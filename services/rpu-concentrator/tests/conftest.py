@@ -36,8 +36,6 @@ from relais_contracts import RpuFileIntegrated, RpuFileReceived, RpuFileRejected
 from relais_finess import random_finess
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_rpu.model import RpuHeader
-from relais_rpu.synthetic import SyntheticEstablishment, SyntheticRegion, day_records, synthetic_region
-from relais_rpu.synthetic_files import write_days
 from relais_rpu_concentrator.adapters.pg_accounts import PostgresAccounts
 from relais_rpu_concentrator.intake.accounts import ars_account, establishment_account, parse_public_keys
 from relais_rpu_concentrator.intake.paths import ensure_establishment_dirs, receipt_path
@@ -47,6 +45,13 @@ from relais_rpu_concentrator.integration.ports import FileRecord
 from relais_rpu_concentrator.integration.reading import DAY_COLUMN, PassageRow, RejectedRow
 from relais_rpu_concentrator.integration.rules import OrderKey
 from relais_rpu_concentrator.settings import IntakeSettings
+from relais_synthetic.rpu import (
+    SyntheticEstablishment,
+    SyntheticRegion,
+    day_records,
+    synthetic_region,
+    write_days,
+)
 
 MAX_FILE_BYTES = 64 * 1024
 

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from relais_platform.topics import ensure_topics
-from relais_rpu.synthetic import SyntheticEstablishment, SyntheticRegion, day_records
+from relais_synthetic.rpu import SyntheticEstablishment, SyntheticRegion, day_records
 from relais_testing.rpu import RpuConcentratorProcess, processed_files
 
 from .conftest import XXE, Fingerprint, Sent, at, expected_by_day, fingerprint, rolling, small_establishment

@@ -16,7 +16,6 @@ import pytest
 from relais_contracts import RpuFileReceived
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_rpu.parse import open_rpu
-from relais_rpu.synthetic import SyntheticEstablishment, SyntheticRegion
 from relais_rpu_concentrator.adapters.pg_exports import (
     PostgresDailyCounts,
     PostgresExportSource,
@@ -24,6 +23,7 @@ from relais_rpu_concentrator.adapters.pg_exports import (
 )
 from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
 from relais_rpu_concentrator.integration.use_case import FileSettlement, RpuIntegration
+from relais_synthetic.rpu import SyntheticEstablishment, SyntheticRegion
 
 from .conftest import (
     FakeEvents,

@@ -20,11 +20,11 @@ from relais_contracts import RpuFileIntegrated, RpuFileReceived, Topic
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_platform.settings import DatabaseSettings, KafkaSettings, StorageSettings
 from relais_platform.topics import ensure_topics
-from relais_rpu.synthetic import SyntheticEstablishment, SyntheticRegion
 from relais_rpu_concentrator.adapters.pg_accounts import PostgresAccounts
 from relais_rpu_concentrator.app import create_app
 from relais_rpu_concentrator.intake.accounts import establishment_account, parse_public_keys
 from relais_rpu_concentrator.settings import ConcentratorSettings, IntakeSettings
+from relais_synthetic.rpu import SyntheticEstablishment, SyntheticRegion
 
 from .conftest import XXE, Fingerprint, Sent, at, expected_by_day, fingerprint, rolling, small_establishment
 

@@ -17,12 +17,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_rpu.model import Passage
 from relais_rpu.parse import open_rpu
-from relais_rpu.synthetic import day_records, synthetic_region
 from relais_rpu_concentrator.outbound.adapters.pg_deliveries import PostgresDeliveryLedger, format_ledger
 from relais_rpu_concentrator.outbound.delivery import ExportDelivery
 from relais_rpu_concentrator.outbound.model import PlannedFile
 from relais_rpu_concentrator.outbound.ports import ChangedEstablishment
 from relais_rpu_concentrator.outbound.spf_export import SpfDailyExport, window
+from relais_synthetic.rpu import day_records, synthetic_region
 
 PARIS = ZoneInfo("Europe/Paris")
 AT = time(4, 0)

@@ -1,5 +1,5 @@
 """RPU (Résumé de Passage aux Urgences) in the OSCOUR envelope: model, streaming parser and writer, FEDORU quality,
-ATIH anonymised export and a deterministic synthetic generator."""
+ATIH anonymised export."""
 
 from relais_rpu.atih import AtihPassage, AtihWriter, GeoCodeLookup, anonymise, render_atih, write_atih
 from relais_rpu.cim10 import is_cim10_shape, normalise_cim10

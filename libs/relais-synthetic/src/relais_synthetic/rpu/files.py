@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from relais_rpu.model import RpuHeader
-from relais_rpu.synthetic import SyntheticEstablishment, SyntheticRegion, day_records
 from relais_rpu.write import Target, render_items, render_patient, write_patients
+from relais_synthetic.rpu.region import SyntheticEstablishment, SyntheticRegion, day_records
 
 ROLLING_DAYS = 7
 

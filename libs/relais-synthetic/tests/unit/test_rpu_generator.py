@@ -6,8 +6,7 @@ from pathlib import Path
 
 from relais_finess import is_valid
 from relais_rpu import Passage, RejectedRecord, check_passage, covered_days, open_rpu
-from relais_rpu.synthetic import SyntheticRegion, day_records, synthetic_region
-from relais_rpu.synthetic_files import monthly_file, rolling_file
+from relais_synthetic.rpu import SyntheticRegion, day_records, monthly_file, rolling_file, synthetic_region
 
 J = date(2024, 3, 12)
 

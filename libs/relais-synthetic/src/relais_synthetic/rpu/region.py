@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 from relais_finess import random_finess
 from relais_rpu.dates import format_datetime
 from relais_rpu.model import Passage
-from relais_rpu.synthetic_tables import (
+from relais_rpu.write import OscourLayout
+from relais_synthetic.rpu.tables import (
     ACTES,
     AGE_BAND,
     CLINICAL,
@@ -43,7 +44,6 @@ from relais_rpu.synthetic_tables import (
     WEEKDAY_FACTOR,
     Weighted,
 )
-from relais_rpu.write import OscourLayout
 
 _ENCODINGS = Weighted([(("iso-8859-1", True), 0.5), (("utf-8", True), 0.2), (("utf-8", False), 0.1),
                        (("cp1252", False), 0.1), (("iso-8859-15", True), 0.1)])  # fmt: skip
