@@ -28,9 +28,9 @@ from harness import BenchStack, bench_stack, local_sftp, log, peak_rss_mb, wait_
 from pandas_baseline import raw_csvs_to_new_tables, read_tables, replace_like_helios
 
 from relais_cli import stack
-from relais_cli.generate import write_finess_files
 from relais_cli.keys import ensure_platform_key
 from relais_synthetic.diamant import Quirks, establishments_from, referential_for, write_diamant_extracts
+from relais_synthetic.finess import write_referential_files
 from relais_testing.infra import fresh_database
 from relais_testing.pipeline import Outcomes, fetcher_sftp_env, plaintext_name, publish, sftp_inbox
 
@@ -87,7 +87,7 @@ async def run(args: argparse.Namespace) -> None:
             generated_at = time.perf_counter()
             referential, entites = referential_for(args.seed, args.sanitaires, args.medico_sociaux)
             chosen = establishments_from(referential, args.seed, args.sanitaires, args.medico_sociaux)
-            finess_files = write_finess_files(work / "finess", entites, args.seed, extraction, False)
+            finess_files = write_referential_files(work / "finess", entites, args.seed, extraction, False)
             extracts = write_diamant_extracts(
                 work / "diamant",
                 chosen,

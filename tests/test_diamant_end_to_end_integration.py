@@ -46,10 +46,8 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from relais_cli.generate import write_finess_files
 from relais_contracts import Stage, Topic
 from relais_diamant.sources import DiamantSource
-from relais_finess.synthetic import SyntheticReferential
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_synthetic.diamant import (
     Establishments,
@@ -58,6 +56,7 @@ from relais_synthetic.diamant import (
     referential_for,
     write_diamant_files,
 )
+from relais_synthetic.finess import SyntheticReferential, write_referential_files
 from relais_testing.gpg import GpgKey
 from relais_testing.infra import Infra, SftpServer, fresh_database
 from relais_testing.pipeline import (
@@ -968,7 +967,7 @@ def make_batch(work: Path, key: GpgKey) -> Batch:
     the plain CSVs are kept for the oracle."""
     synthetic, entites = referential_for(SEED, SANITAIRES, MEDICO_SOCIAUX)
     chosen = establishments_from(synthetic, SEED, SANITAIRES, MEDICO_SOCIAUX)
-    finess_files = write_finess_files(work / "finess", entites, SEED, EXTRACTED, False)
+    finess_files = write_referential_files(work / "finess", entites, SEED, EXTRACTED, False)
     written = write_diamant_files(
         chosen, work / "diamant", seed=SEED, years=YEARS, extraction_date=EXTRACTED, quirks=Quirks()
     )

@@ -12,10 +12,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from relais_cli.generate import write_finess_files
 from relais_cli.stack import SERVICES
-from relais_finess.synthetic import generate_referential
 from relais_platform.tracefile import read_spans
+from relais_synthetic.finess import generate_referential, write_referential_files
 from relais_testing.infra import Infra, SftpServer
 from relais_testing.processes import ServiceProcesses
 
@@ -42,7 +41,7 @@ async def test_a_file_travels_from_sftp_to_postgres_in_one_trace(
     inbox = sftp_server.inbox.parent.parent / "FINESS" / "incoming" / unique
     inbox.mkdir(parents=True)
     shutil.chown(inbox, "relais-dnum")
-    ej_file, et_file = write_finess_files(
+    ej_file, et_file = write_referential_files(
         tmp_path / "gen", entites=12, seed=5, extract=date(2026, 11, 20), opendata=False
     )
     expected = generate_referential(5, 12)

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from relais_cli.rpu import rpu_app
-from relais_finess import random_finess
+from relais_synthetic.finess import random_finess
 
 pytestmark = pytest.mark.integration
 

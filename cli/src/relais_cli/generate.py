@@ -10,13 +10,6 @@ from pathlib import Path
 import typer
 
 from relais_diamant.sources import DiamantSource
-from relais_finess.synthetic import generate_referential
-from relais_finess.synthetic_files import (
-    write_entites_juridiques_csv,
-    write_entites_juridiques_xml_gz,
-    write_etablissements_csv,
-    write_etablissements_xml_gz,
-)
 from relais_synthetic.diamant import (
     Progress,
     Quirks,
@@ -24,28 +17,10 @@ from relais_synthetic.diamant import (
     referential_for,
     write_diamant_extracts,
 )
+from relais_synthetic.finess import write_referential_files
 from relais_synthetic.rpu import GeneratedFile, files_count, region_files, synthetic_region
 
 generate_app = typer.Typer(help="Synthetic data generators.", no_args_is_help=True)
-
-
-def write_finess_files(out: Path, entites: int, seed: int, extract: date, opendata: bool) -> list[Path]:
-    """A synthetic FINESS referential as the ministry's XML flux (default) or the open-data CSV extracts."""
-    out.mkdir(parents=True, exist_ok=True)
-    referential = generate_referential(seed, entites)
-    stamp = extract.strftime("%Y%m%d") + "-0400"
-    if opendata:
-        ej, et = out / f"etalab-cs1100501-stock-{stamp}.csv", out / f"etalab-cs1100507-stock-{stamp}.csv"
-        write_entites_juridiques_csv(referential, ej)
-        write_etablissements_csv(referential, et)
-    else:
-        ej, et = (
-            out / f"finess_cs1400101_stock_{stamp}.xml.gz",
-            out / f"finess_cs1400102_stock_{stamp}.xml.gz",
-        )
-        write_entites_juridiques_xml_gz(referential, ej)
-        write_etablissements_xml_gz(referential, et)
-    return [ej, et]
 
 
 @generate_app.command("finess")
@@ -56,7 +31,7 @@ def generate_finess(
     opendata: bool = typer.Option(False, help="Open-data CSV extracts instead of the ministry's XML flux."),
 ) -> None:
     """A synthetic FINESS referential with valid keys, real catégories, closed and caduc structures."""
-    for path in write_finess_files(out, entites, seed, date.today(), opendata):
+    for path in write_referential_files(out, entites, seed, date.today(), opendata):
         typer.echo(f"{path}  {path.stat().st_size} bytes")
 
 
@@ -143,7 +118,9 @@ def generate_diamant(
     if sys.stderr.isatty():
         typer.echo("", err=True)
     if finess:
-        files += [(path, 0) for path in write_finess_files(out / "finess", entites, seed, extracted, False)]
+        files += [
+            (path, 0) for path in write_referential_files(out / "finess", entites, seed, extracted, False)
+        ]
     for path, rows in files:
         typer.echo(f"{path}  {path.stat().st_size} bytes" + (f"  {rows} rows" if rows else ""))
     typer.echo(f"{sum(rows for _, rows in files):,} rows in {time.monotonic() - started:.1f} s")

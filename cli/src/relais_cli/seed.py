@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relais_cli import stack
-from relais_cli.generate import write_finess_files
 from relais_cli.keys import ensure_platform_key
-from relais_finess.synthetic import generate_referential
 from relais_platform.settings import DatabaseSettings
 from relais_synthetic.diamant import Quirks, establishments_from, write_diamant_extracts
+from relais_synthetic.finess import generate_referential, write_referential_files
 from relais_synthetic.rpu import synthetic_region, write_rolling_file
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ def _publish(files: list[Path], inbox: Path) -> list[Path]:
 def write_seed_files(scratch: Path, public_key: Path, today: date) -> dict[str, list[Path]]:
     """Per inbox (FINESS, DIAMANT): the FINESS referential flux and one encrypted extract per DIAMANT source,
     six years up to today (annual sources stop at last year), with the real quirks."""
-    finess = write_finess_files(scratch / "finess", ENTITES, SEED, today, opendata=False)
+    finess = write_referential_files(scratch / "finess", ENTITES, SEED, today, opendata=False)
     sites = establishments_from(
         generate_referential(SEED, ENTITES), SEED, DIAMANT_SANITAIRES, DIAMANT_MEDICO_SOCIAUX
     )

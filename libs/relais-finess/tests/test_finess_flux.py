@@ -9,8 +9,12 @@ import pytest
 from relais_finess import EntiteJuridique, EtablissementTerritorial, is_active
 from relais_finess.flux import read_entites_juridiques_xml, read_etablissements_xml
 from relais_finess.report import ParseReport
-from relais_finess.synthetic import SyntheticReferential, generate_referential
-from relais_finess.synthetic_files import write_entites_juridiques_xml_gz, write_etablissements_xml_gz
+from relais_synthetic.finess import (
+    SyntheticReferential,
+    generate_referential,
+    write_entites_juridiques_xml_gz,
+    write_etablissements_xml_gz,
+)
 
 PROLOG = '<?xml version="1.0" encoding="UTF-8"?>\n'
 XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'

@@ -11,8 +11,12 @@ from relais_finess.opendata import (
     read_geolocalisations_csv,
 )
 from relais_finess.report import ParseReport
-from relais_finess.synthetic import SyntheticReferential, generate_referential
-from relais_finess.synthetic_files import write_entites_juridiques_csv, write_etablissements_csv
+from relais_synthetic.finess import (
+    SyntheticReferential,
+    generate_referential,
+    write_entites_juridiques_csv,
+    write_etablissements_csv,
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
-import random
-
 import pytest
 
-from relais_finess import InvalidFiness, check, compute_key, from_snds, is_valid, random_finess, to_snds
+from relais_finess import InvalidFiness, check, compute_key, from_snds, to_snds
 
 PUBLISHED = [
     "750712184",
@@ -42,8 +40,3 @@ def test_snds_round_trip_repads_leading_zeros() -> None:
     assert from_snds("1000002") == "01000002" + compute_key("01000002")
     with pytest.raises(InvalidFiness):
         from_snds("00000000")
-
-
-def test_random_numbers_are_valid() -> None:
-    rng = random.Random(7)
-    assert all(is_valid(random_finess(rng)) for _ in range(500))

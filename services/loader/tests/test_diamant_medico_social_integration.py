@@ -20,7 +20,6 @@ from relais_diamant import medico_social
 from relais_diamant.definitions import labels
 from relais_diamant.definitions_medico_social import SOURCE_TABLES
 from relais_diamant.sources import DiamantSource
-from relais_finess.synthetic import generate_referential
 from relais_loader.adapters.pg_indicators import TableFile, load_file
 from relais_loader.adapters.pg_medico_social import (
     PENDING,
@@ -29,6 +28,7 @@ from relais_loader.adapters.pg_medico_social import (
     settle_medico_social,
 )
 from relais_synthetic.diamant import Quirks, establishments_from, write_diamant_files
+from relais_synthetic.finess import generate_referential
 from relais_testing.diamant import csv as csv_of
 from relais_testing.diamant import transform_extract
 from relais_testing.infra import Infra, fresh_database

@@ -33,7 +33,6 @@ import asyncssh
 import pytest
 
 from relais_contracts import RpuFileIntegrated, RpuFileReceived, RpuFileRejected
-from relais_finess import random_finess
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_rpu.model import RpuHeader
 from relais_rpu_concentrator.adapters.pg_accounts import PostgresAccounts
@@ -45,6 +44,7 @@ from relais_rpu_concentrator.integration.ports import FileRecord
 from relais_rpu_concentrator.integration.reading import DAY_COLUMN, PassageRow, RejectedRow
 from relais_rpu_concentrator.integration.rules import OrderKey
 from relais_rpu_concentrator.settings import IntakeSettings
+from relais_synthetic.finess import random_finess
 from relais_synthetic.rpu import (
     SyntheticEstablishment,
     SyntheticRegion,

@@ -23,7 +23,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from relais_finess import random_finess
 from relais_rpu_concentrator.outbound.absence import (
     LOCAL_TIME,
     AbsenceAlert,
@@ -39,6 +38,7 @@ from relais_rpu_concentrator.outbound.alerting import AbsenceCheck
 from relais_rpu_concentrator.outbound.ports import AlertLedger, Notifier
 from relais_rpu_concentrator.outbound.settings import SmtpSettings, WebhookSettings
 from relais_rpu_concentrator.outbound.tracing import trace_parent_of
+from relais_synthetic.finess import random_finess
 
 DAY = date(2026, 11, 25)
 

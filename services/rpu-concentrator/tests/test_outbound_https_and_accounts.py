@@ -23,12 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
-from relais_finess import random_finess
 from relais_rpu_concentrator.outbound.adapters.https_post import HttpsPost
 from relais_rpu_concentrator.outbound.adapters.pg_establishments import PostgresActiveEstablishments
 from relais_rpu_concentrator.outbound.model import PlannedFile
 from relais_rpu_concentrator.outbound.ports import DeliveryError
 from relais_rpu_concentrator.outbound.settings import HttpDestinationSettings
+from relais_synthetic.finess import random_finess
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

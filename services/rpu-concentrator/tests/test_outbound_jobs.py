@@ -20,7 +20,6 @@ import asyncpg
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from relais_finess import random_finess
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_platform.runtime import Service
 from relais_platform.settings import PlatformSettings, StorageSettings, TelemetrySettings
@@ -35,6 +34,7 @@ from relais_rpu_concentrator.outbound.settings import (
     SpfDeliverySettings,
     WebhookSettings,
 )
+from relais_synthetic.finess import random_finess
 
 pytestmark = pytest.mark.integration
 

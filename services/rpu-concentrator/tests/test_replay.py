@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from relais_finess import random_finess
 from relais_rpu_concentrator.adapters.pg_replay import PostgresReplayStore
 from relais_rpu_concentrator.replay.model import (
     SYSTEM_ACTOR,
@@ -29,6 +28,7 @@ from relais_rpu_concentrator.replay.model import (
     initial_state,
 )
 from relais_rpu_concentrator.replay.replays import Replays
+from relais_synthetic.finess import random_finess
 
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -12,13 +12,13 @@ import asyncpg
 import httpx
 import pytest
 
-from relais_finess import random_finess
 from relais_rpu_concentrator.adapters.http_replay_api import serve_replay_api
 from relais_rpu_concentrator.adapters.pg_accounts import PostgresAccounts
 from relais_rpu_concentrator.adapters.pg_replay import PostgresReplayStore
 from relais_rpu_concentrator.intake.accounts import ars_account, establishment_account
 from relais_rpu_concentrator.replay.replays import Replays
 from relais_rpu_concentrator.replay.settings import ReplayApiSettings
+from relais_synthetic.finess import random_finess
 
 pytestmark = pytest.mark.integration
 

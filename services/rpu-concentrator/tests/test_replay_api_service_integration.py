@@ -12,11 +12,11 @@ import asyncpg
 import httpx
 import pytest
 
-from relais_finess import random_finess
 from relais_platform.settings import KafkaSettings
 from relais_platform.topics import ensure_topics
 from relais_rpu_concentrator.adapters.pg_accounts import PostgresAccounts
 from relais_rpu_concentrator.intake.accounts import ars_account
+from relais_synthetic.finess import random_finess
 from relais_testing.rpu import RpuConcentratorProcess, free_port
 
 pytestmark = pytest.mark.integration

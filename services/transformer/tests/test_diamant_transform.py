@@ -133,8 +133,7 @@ async def test_a_medico_social_header_missing_labels_is_rejected_naming_them(
 async def test_a_finess_et_file_announces_the_ejs_of_its_ets_before_them(
     blobs: FileSystemBlobStore, tmp_path: Path
 ) -> None:
-    from relais_finess.synthetic import generate_referential
-    from relais_finess.synthetic_files import write_etablissements_xml_gz
+    from relais_synthetic.finess import generate_referential, write_etablissements_xml_gz
 
     referential = generate_referential(7, 3)
     ets = tmp_path / "finess_cs1400102_stock_20260105-0400.xml.gz"

@@ -10,7 +10,6 @@ from relais_finess.number import (
     compute_key,
     from_snds,
     is_valid,
-    random_finess,
     to_snds,
 )
 from relais_finess.referential import (
@@ -35,7 +34,6 @@ __all__ = [
     "from_snds",
     "is_active",
     "is_valid",
-    "random_finess",
     "territory_of",
     "to_snds",
 ]

@@ -6,7 +6,6 @@ verified on published numbers (see shared/specs/finess.md).
 
 from __future__ import annotations
 
-import random
 import re
 from dataclasses import dataclass
 
@@ -80,10 +79,3 @@ def from_snds(snds: str) -> str:
         raise InvalidFiness(f"{snds!r}: pas de FINESS (valeur vide ou zéros)")
     padded = stripped.zfill(8)
     return padded + compute_key(padded)
-
-
-def random_finess(rng: random.Random, departement: str | None = None) -> str:
-    """A synthetic but valid FINESS number, in a given département ('75', '2A', '97'…) or a random one."""
-    dept = departement or rng.choice(["01", "13", "33", "59", "67", "69", "75", "2A", "2B", "97"])
-    body = dept + "".join(str(rng.randrange(10)) for _ in range(8 - len(dept)))
-    return body + compute_key(body)

@@ -14,9 +14,9 @@ import pytest
 
 from relais_cli.keys import ensure_platform_key
 from relais_diamant.sources import DiamantSource, match_file_name
-from relais_finess.synthetic import generate_referential
 from relais_synthetic.diamant import establishments_from, write_diamant_files
 from relais_synthetic.diamant.encrypt import ExtractEncryptor, encrypt_extracts
+from relais_synthetic.finess import generate_referential
 from relais_testing.gpg import make_gpg_key
 
 needs_gpg = pytest.mark.skipif(shutil.which("gpg") is None, reason="GnuPG not installed")

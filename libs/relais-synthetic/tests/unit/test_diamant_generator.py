@@ -12,7 +12,6 @@ import pytest
 
 from relais_diamant.sources import DiamantSource, match_file_name
 from relais_finess.number import is_valid
-from relais_finess.synthetic import generate_referential
 from relais_synthetic.diamant import (
     Establishments,
     GeneratedFile,
@@ -21,6 +20,7 @@ from relais_synthetic.diamant import (
     referential_for,
     write_diamant_files,
 )
+from relais_synthetic.finess import generate_referential
 
 SEED, ENTITES = 11, 40
 EXTRACTED = date(2025, 11, 3)

@@ -1,6 +1,6 @@
 """Deterministic synthetic DIAMANT extracts: the 11 plain-text CSV files, with the real labels and quirks.
 
-Establishments come from a synthetic FINESS referential (relais_finess.synthetic), so every number is valid and
+Establishments come from a synthetic FINESS referential (relais_synthetic.finess), so every number is valid and
 known to a pipeline that loaded the same referential: health sources list health sites, medico-social sources
 medico-social sites, by catégorie. Same seed, same bytes: every source draws from its own random stream. Files are
 written row by row (memory does not grow with the number of rows). The real quirks are switchable (`Quirks`).
@@ -17,14 +17,13 @@ from functools import partial
 from pathlib import Path
 
 from relais_diamant.sources import DiamantSource
-from relais_finess.number import random_finess
 from relais_finess.referential import is_active
-from relais_finess.synthetic import SyntheticReferential, generate_referential
 from relais_synthetic.diamant.encrypt import encrypt_extracts
 from relais_synthetic.diamant.source_rows import Context, Maker
 from relais_synthetic.diamant.tables import HEALTH_FAMILIES, MEDICO_SOCIAL_FAMILIES
 from relais_synthetic.diamant.values import RowBuilder, Site
 from relais_synthetic.diamant.writer import LAYOUTS, RowWriter
+from relais_synthetic.finess import SyntheticReferential, generate_referential, random_finess
 
 _SIZE_BY_CATEGORY = {"101": 4.0, "124": 0.15, "128": 0.6, "109": 0.5, "292": 0.8, "365": 0.9}
 

@@ -13,10 +13,10 @@ import random
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from relais_finess import random_finess
 from relais_rpu.dates import format_datetime
 from relais_rpu.model import Passage
 from relais_rpu.write import OscourLayout
+from relais_synthetic.finess import random_finess
 from relais_synthetic.rpu.tables import (
     ACTES,
     AGE_BAND,

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 from relais_finess.opendata import STRUCTURE_EJ_FIELDS, STRUCTURE_ET_FIELDS
 from relais_finess.referential import EntiteJuridique, EtablissementTerritorial, is_active
-from relais_finess.synthetic import SyntheticReferential
+from relais_synthetic.finess.referential import SyntheticReferential, generate_referential
 
 _LAMBERT_93 = "1,ATLASANTE,100,IGN,BD_ADRESSE,V2.2,LAMBERT_93"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -126,3 +126,23 @@ def write_entites_juridiques_xml_gz(referential: SyntheticReferential, path: Pat
 def write_etablissements_xml_gz(referential: SyntheticReferential, path: Path) -> None:
     """A cs1400102 flux: every ET, closed and caduc ones included."""
     _write_flux(path, "structureet", (_et_fields(et) for et in referential.etablissements))
+
+
+def write_referential_files(out: Path, entites: int, seed: int, extract: date, opendata: bool) -> list[Path]:
+    """A synthetic referential of `entites` EJs as the ministry's XML flux (default) or the open-data CSV
+    extracts, named as published on `extract`: [EJ file, ET file]."""
+    out.mkdir(parents=True, exist_ok=True)
+    referential = generate_referential(seed, entites)
+    stamp = extract.strftime("%Y%m%d") + "-0400"
+    if opendata:
+        ej, et = out / f"etalab-cs1100501-stock-{stamp}.csv", out / f"etalab-cs1100507-stock-{stamp}.csv"
+        write_entites_juridiques_csv(referential, ej)
+        write_etablissements_csv(referential, et)
+    else:
+        ej, et = (
+            out / f"finess_cs1400101_stock_{stamp}.xml.gz",
+            out / f"finess_cs1400102_stock_{stamp}.xml.gz",
+        )
+        write_entites_juridiques_xml_gz(referential, ej)
+        write_etablissements_xml_gz(referential, et)
+    return [ej, et]

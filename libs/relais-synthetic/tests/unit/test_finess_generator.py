@@ -1,3 +1,4 @@
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -5,8 +6,12 @@ from relais_finess import is_valid, territory_of
 from relais_finess.flux import read_etablissements_xml
 from relais_finess.opendata import read_etablissements_csv
 from relais_finess.report import ParseReport
-from relais_finess.synthetic import generate_referential
-from relais_finess.synthetic_files import write_etablissements_csv, write_etablissements_xml_gz
+from relais_synthetic.finess import (
+    generate_referential,
+    random_finess,
+    write_etablissements_csv,
+    write_etablissements_xml_gz,
+)
 
 
 def test_the_same_seed_gives_the_same_referential() -> None:
@@ -70,3 +75,8 @@ def test_a_national_size_referential_round_trips_through_both_formats(tmp_path: 
     report = ParseReport(extract.name)
     assert sum(1 for _ in read_etablissements_csv(extract, report)) == report.records_accepted > 40_000 * 0.8
     assert report.ok and report.encoding == "cp1252"
+
+
+def test_random_numbers_are_valid() -> None:
+    rng = random.Random(7)
+    assert all(is_valid(random_finess(rng)) for _ in range(500))

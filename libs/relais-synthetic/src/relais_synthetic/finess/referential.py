@@ -2,7 +2,7 @@
 
 Same seed, same referential: every choice goes through one `random.Random`. Numbers are valid FINESS numbers
 of the territory the structure sits in, all distinct; some structures are closed and some ETs are caduc,
-as in the real flux. Writers to the published file formats are in synthetic_files.
+as in the real flux. Writers to the published file formats are in `relais_synthetic.finess.files`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from relais_finess._synthetic_tables import CATEGORIES, PLACES, PROFILES, SITE_NAMES, Place, Profile
-from relais_finess.number import random_finess
 from relais_finess.referential import EntiteJuridique, EtablissementTerritorial
+from relais_synthetic.finess.number import random_finess
+from relais_synthetic.finess.tables import CATEGORIES, PLACES, PROFILES, SITE_NAMES, Place, Profile
 
 _FIRST_OPENING = date(1950, 1, 1)
 
