@@ -15,7 +15,7 @@ inbox folder of the OpenSSH SFTP stand-in. A small synthetic FINESS referential 
 - so are the medico-social Helios tables (activite_medico_social, budget_et_finances_medico_social,
   ressources_humaines_medico_social, cpom), every row and column, which combine the five medico-social files by the
   rules of spec §5 (CA against ERRD, KO statuses, ERRD deposits joined to ETs through ANN_PER_ERRD_EPRD…): the
-  oracle derives them here, without the project's reference model (relais_diamant.medico_social), and the batch is
+  oracle derives them here, without the project's reference model (relais_testing.oracles.medico_social), and the batch is
   first checked to give each of those rules something to decide.
 
 Then the replay: the same files dropped again change nothing; a newer ANN_RPU supersedes, an older one arriving

@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from relais_diamant import medico_social
 from relais_diamant.definitions import labels
 from relais_diamant.definitions_medico_social import SOURCE_TABLES
 from relais_diamant.sources import DiamantSource
@@ -32,6 +31,7 @@ from relais_synthetic.finess import generate_referential
 from relais_testing.diamant import csv as csv_of
 from relais_testing.diamant import transform_extract
 from relais_testing.infra import Infra, fresh_database
+from relais_testing.oracles import medico_social
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +127,7 @@ async def empty(conn: asyncpg.Connection) -> None:
 
 
 async def derived_in_python(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """The derived tables as the reference model (relais_diamant.medico_social) computes them from the source tables:
+    """The derived tables as the reference model (relais_testing.oracles.medico_social) computes them from the source tables:
     the loader's SQL must give the same."""
     sources: dict[str, medico_social.EtablissementSources] = {}
 

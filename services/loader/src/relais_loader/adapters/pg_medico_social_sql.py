@@ -1,6 +1,6 @@
 """The Helios medico-social tables as set-based SQL over the DIAMANT source tables (diamant_*): the rules of
-relais_diamant.medico_social (the readable model, unit tested rule by rule), written again here because a national
-batch holds ~200,000 ET-years and a row-by-row derivation in Python took several times longer. The loader's
+relais_testing.oracles.medico_social (the readable model, unit tested rule by rule), written again here because a
+national batch holds ~200,000 ET-years and a row-by-row derivation in Python took several times longer. The loader's
 integration test checks that both give the same tables on synthetic extracts.
 
 The ERRD, CA and deposit-rate relations (`INTERMEDIATE`, one row per year and ET) are computed once per

@@ -1,4 +1,4 @@
-"""The medico-social rules of spec §5 (relais_diamant.medico_social), one at a time, on hand-made source rows."""
+"""The medico-social oracle (the rules of spec §5 in Python), one rule at a time, on hand-made source rows."""
 
 from datetime import date
 from itertools import permutations
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from relais_diamant import medico_social as ms
-from relais_diamant.medico_social import EtablissementSources, derive
+from relais_testing.oracles import medico_social as ms
+from relais_testing.oracles.medico_social import EtablissementSources, derive
 
 ET1 = "010000115"
 
