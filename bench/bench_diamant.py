@@ -27,8 +27,8 @@ import asyncpg
 from harness import BenchStack, bench_stack, local_sftp, log, peak_rss_mb, wait_until
 from pandas_baseline import raw_csvs_to_new_tables, read_tables, replace_like_helios
 
-from relais_cli import stack
-from relais_cli.keys import ensure_platform_key
+import relais_stack as stack
+from relais_stack.keys import ensure_platform_key
 from relais_synthetic.diamant import Quirks, establishments_from, referential_for, write_diamant_extracts
 from relais_synthetic.finess import write_referential_files
 from relais_testing.infra import fresh_database

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from relais_cli import stack
+import relais_stack as stack
 from relais_testing.infra import Infra, SftpServer, fresh_database, provide_infra, provide_sftp
 from relais_testing.pipeline import delete_namespace_topics
 from relais_testing.processes import ServiceProcesses

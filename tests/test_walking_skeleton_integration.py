@@ -12,8 +12,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from relais_cli.stack import SERVICES
 from relais_platform.tracefile import read_spans
+from relais_stack import SERVICES
 from relais_synthetic.finess import generate_referential, write_referential_files
 from relais_testing.infra import Infra, SftpServer
 from relais_testing.processes import ServiceProcesses

@@ -10,8 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from relais_cli.generate import generate_app, parse_years
-from relais_cli.keys import ensure_platform_key
 from relais_diamant.sources import DiamantSource, match_file_name
+from relais_stack.keys import ensure_platform_key
 
 
 def test_years_are_read_as_ranges_or_lists() -> None:

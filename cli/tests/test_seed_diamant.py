@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pysequoia
 
-from relais_cli.keys import ensure_platform_key
 from relais_cli.seed import write_seed_files
 from relais_diamant.sources import DiamantSource, match_file_name
+from relais_stack.keys import ensure_platform_key
 
 
 def test_seed_files_are_one_encrypted_extract_per_source_on_the_seeded_referential(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from relais_cli import stack
+import relais_stack as stack
 from relais_cli.generate import generate_app
 from relais_cli.rpu import rpu_app
 from relais_cli.seed import seed_inboxes
@@ -39,8 +39,16 @@ def _settings() -> PlatformSettings:
     return PlatformSettings()
 
 
+def main() -> None:
+    """The `relais` command: outside a checkout, the local-stack commands say so in one line, not a traceback."""
+    try:
+        app()
+    except (stack.CheckoutNotFound, stack.InfraError) as error:
+        raise SystemExit(f"relais: {error}") from None
+
+
 def _migrations_dir() -> Path:
-    return stack.project_root() / "deploy" / "postgres" / "migrations"
+    return stack.migrations_dir()
 
 
 @db_app.command("migrate")

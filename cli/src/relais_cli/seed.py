@@ -16,9 +16,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from relais_cli import stack
-from relais_cli.keys import ensure_platform_key
 from relais_platform.settings import DatabaseSettings
+from relais_stack import InfraError, sftp_inbox, wait_for_port
+from relais_stack.keys import ensure_platform_key, establishment_key
 from relais_synthetic.diamant import Quirks, establishments_from, write_diamant_extracts
 from relais_synthetic.finess import generate_referential, write_referential_files
 from relais_synthetic.rpu import synthetic_region, write_rolling_file
@@ -36,10 +36,10 @@ RPU_SENDING_DAYS = 2
 
 
 def _inbox(kind: str) -> Path:
-    ok, output = stack.run_infra("sftp", "inbox", kind)
-    if not ok:
-        raise SystemExit(f"relais: the local SFTP server is not set up: {output}")
-    return Path(output.splitlines()[-1])
+    try:
+        return sftp_inbox(kind)
+    except InfraError as error:
+        raise SystemExit(f"relais: the local SFTP server is not set up: {error}") from None
 
 
 def _publish(files: list[Path], inbox: Path) -> list[Path]:
@@ -110,39 +110,6 @@ def seed_inboxes(var_dir: Path) -> list[Path]:
     return placed + [intake.root / finess / "depot" / name for finess, name in pushed]
 
 
-def rpu_client_key(key_dir: Path) -> Path:
-    """The seeded establishments' SSH key pair (private key mode 0600, `.pub` beside it), created once."""
-    import asyncssh
-
-    private = key_dir / "establishment_ed25519"
-    if not private.exists():
-        key_dir.mkdir(parents=True, exist_ok=True)
-        key = asyncssh.generate_private_key("ssh-ed25519", comment="relais seeded establishments")
-        private.touch(mode=0o600)
-        private.write_bytes(key.export_private_key())
-        private.with_suffix(".pub").write_bytes(key.export_public_key())
-    return private
-
-
-async def wait_for_port(host: str, port: int, timeout_s: float) -> None:
-    """Bounded poll until something accepts TCP connections there (the service may still be starting)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-        except OSError as error:
-            if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"relais: the RPU concentrator's intake is not listening on {host}:{port} after "
-                    f"{timeout_s:.0f} s ({error}); see var/log/rpu-concentrator.log"
-                ) from None
-            await asyncio.sleep(0.5)
-            continue
-        writer.close()
-        await writer.wait_closed()
-        return
-
-
 async def ensure_rpu_accounts(database_url: str, finess: list[str], public_key: Path) -> list[str]:
     """Create the establishments' accounts that do not exist yet; the names created."""
     import asyncpg
@@ -180,11 +147,16 @@ async def seed_rpu_intake(
     import asyncssh
 
     region = synthetic_region(SEED, RPU_ESTABLISHMENTS, RPU_DEPARTEMENTS, invalid_rate=RPU_INVALID_SHARE)
-    private = rpu_client_key(key_dir)
+    private = establishment_key(key_dir)
     await ensure_rpu_accounts(
         database_url, [e.finess for e in region.establishments], private.with_suffix(".pub")
     )
-    await wait_for_port(intake.host, intake.port, port_timeout_s)
+    try:
+        await wait_for_port(intake.host, intake.port, port_timeout_s)
+    except TimeoutError as error:
+        raise SystemExit(
+            f"relais: the RPU concentrator's intake is not listening ({error}); see var/log/rpu-concentrator.log"
+        ) from None
     host_public = intake.host_key.with_name(intake.host_key.name + ".pub")
     # The concentrator wrote its host key before listening: pin it rather than trust whatever answers.
     known_hosts: Any = ([asyncssh.read_public_key(host_public)], [], []) if host_public.exists() else None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from relais_cli import stack
+import relais_stack as stack
 from relais_contracts import FileDecrypted, FileFetched, SourceSystem, Topic
 from relais_platform.blobstore import FileSystemBlobStore
 from relais_platform.settings import KafkaSettings

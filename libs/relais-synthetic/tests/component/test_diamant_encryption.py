@@ -12,8 +12,8 @@ from pathlib import Path
 import pysequoia
 import pytest
 
-from relais_cli.keys import ensure_platform_key
 from relais_diamant.sources import DiamantSource, match_file_name
+from relais_stack.keys import ensure_platform_key
 from relais_synthetic.diamant import establishments_from, write_diamant_files
 from relais_synthetic.diamant.encrypt import ExtractEncryptor, encrypt_extracts
 from relais_synthetic.finess import generate_referential

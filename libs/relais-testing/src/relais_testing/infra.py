@@ -2,26 +2,36 @@
 
 1. `KAFKA_BOOTSTRAP_SERVERS` / `DATABASE_URL` set: use them.
 2. Otherwise, when a Docker engine answers: testcontainers (Kafka and PostgreSQL images).
-3. Otherwise: the project's own local processes (deploy/kafka, deploy/postgres), started when not running.
+3. Otherwise: the project's own local processes (deploy/kafka, deploy/postgres through relais_stack), started when
+   not running.
 Tests never care which: they receive a bootstrap address and a database URL.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 
 from relais_platform.database import apply_migrations
+from relais_stack import (
+    SftpServer,
+    kafka_bootstrap,
+    migrations_dir,
+    postgres_url,
+    project_root,
+    require_infra,
+    start_local_sftp,
+)
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = project_root()
 DEPLOY = ROOT / "deploy"
+
+__all__ = ["DEPLOY", "ROOT", "Infra", "SftpServer", "fresh_database", "provide_infra", "provide_sftp"]
 
 
 def docker_available() -> bool:
@@ -33,11 +43,6 @@ def docker_available() -> bool:
         return True
     except Exception:
         return False
-
-
-def _script(*args: str) -> str:
-    done = subprocess.run(args, check=True, capture_output=True, text=True, timeout=600)
-    return done.stdout.strip()
 
 
 @dataclass(frozen=True)
@@ -66,37 +71,14 @@ def provide_infra() -> Iterator[Infra]:
             url = pg.get_connection_url().replace("postgresql+psycopg2://", "postgresql://")
             yield Infra(kafka or k.get_bootstrap_server(), database or url, "testcontainers")
         return
-    _script(str(DEPLOY / "kafka" / "kafka.sh"), "start")
-    _script(str(DEPLOY / "postgres" / "postgres.sh"), "start")
-    yield Infra(
-        kafka or f"127.0.0.1:{os.environ.get('RELAIS_KAFKA_PORT', '19092')}",
-        database or _script(str(DEPLOY / "postgres" / "postgres.sh"), "url"),
-        "local",
-    )
-
-
-@dataclass(frozen=True)
-class SftpServer:
-    host: str
-    port: int
-    username: str
-    client_key: Path
-    known_hosts: Path
-    inbox: Path  # the inbox on local disk (DIAMANT/incoming inside the chroot)
+    require_infra("kafka", "start")
+    require_infra("postgres", "start")
+    yield Infra(kafka or kafka_bootstrap(), database or postgres_url(), "local")
 
 
 def provide_sftp() -> SftpServer:
-    """The local OpenSSH stand-in for the DNUM SFTP server (deploy/sftp), started when not running."""
-    _script(str(DEPLOY / "sftp" / "sftp.sh"), "start")
-    var = Path(os.environ.get("RELAIS_VAR_DIR", ROOT / "var"))
-    return SftpServer(
-        host="127.0.0.1",
-        port=int(os.environ.get("RELAIS_SFTP_PORT", "12222")),
-        username="relais-dnum",
-        client_key=var / "sftp" / "client_ed25519",
-        known_hosts=var / "sftp" / "known_hosts",
-        inbox=Path(_script(str(DEPLOY / "sftp" / "sftp.sh"), "inbox")),
-    )
+    """The local OpenSSH stand-in for the DNUM SFTP server, started when not running."""
+    return start_local_sftp()
 
 
 def _with_database(url: str, name: str) -> str:
@@ -117,7 +99,7 @@ async def fresh_database(server_url: str, prefix: str) -> AsyncIterator[str]:
         await admin.close()
     url = _with_database(server_url, name)
     try:
-        apply_migrations(url, DEPLOY / "postgres" / "migrations")
+        apply_migrations(url, migrations_dir())
         yield url
     finally:
         admin = await asyncpg.connect(server_url)

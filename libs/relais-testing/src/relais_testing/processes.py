@@ -1,14 +1,12 @@
-"""Run Relais services as separate OS processes, exactly as `relais up` does, for end-to-end tests."""
+"""Run Relais services as separate OS processes, exactly as `relais up` does (relais_stack), for end-to-end tests."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from pathlib import Path
 
-from relais_cli import stack
 from relais_platform.heartbeat import read_status
+from relais_stack import kill_service, read_log, service_pid, start_service, stop_service
 
 
 class ServiceProcesses:
@@ -19,7 +17,7 @@ class ServiceProcesses:
 
     def start(self, *services: str) -> None:
         for service in services:
-            stack.start_service(self.var_dir, service, self.env)
+            start_service(self.var_dir, service, self.env)
             self.started.append(service)
 
     async def wait_healthy(self, *services: str, timeout_s: float = 60.0) -> None:
@@ -30,22 +28,19 @@ class ServiceProcesses:
             if all(state == "healthy" for state in states.values()):
                 return
             for service in names:
-                if stack.service_pid(self.var_dir, service) is None:
+                if service_pid(self.var_dir, service) is None:
                     raise AssertionError(f"{service} exited:\n{self.log(service)[-4000:]}")
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"services not healthy after {timeout_s} s: {states}")
             await asyncio.sleep(0.5)
 
     def kill(self, service: str) -> None:
-        pid = stack.service_pid(self.var_dir, service)
-        if pid:
-            os.kill(pid, signal.SIGKILL)
+        kill_service(self.var_dir, service)
 
     def stop(self) -> None:
         for service in reversed(self.started):
-            stack.stop_service(self.var_dir, service)
+            stop_service(self.var_dir, service)
         self.started.clear()
 
     def log(self, service: str) -> str:
-        path = self.var_dir / "log" / f"{service}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return read_log(self.var_dir, service)

@@ -1,7 +1,10 @@
 """The RPU concentrator driven from the outside, as establishments and operators meet it: the service as a separate
-OS process on its own topic namespace, intake port and folders; establishments with accounts (created through the
-operator CLI's code) pushing files over SFTP with the OpenSSH `sftp` client or asyncssh; outcomes read from the
-regional database's file ledger. Shared by the concentrator's end-to-end tests and `bench/bench_rpu.py`."""
+OS process on its own topic namespace, intake port and folders; establishments with accounts pushing files over SFTP
+with the OpenSSH `sftp` client or asyncssh; outcomes read from the regional database's file ledger. Shared by the
+concentrator's end-to-end tests and `bench/bench_rpu.py`.
+
+Accounts are rows of the concentrator's `rpu_account` table (migration 0020), written here directly as test
+arrangement: a library never imports the application it drives, and the account commands have tests of their own."""
 
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ from pathlib import Path
 
 import asyncpg
 
-from relais_cli import stack
-from relais_cli.seed import ensure_rpu_accounts, rpu_client_key, wait_for_port
+from relais_stack import service_pid, wait_for_port
+from relais_stack.keys import establishment_key
 from relais_testing.processes import ServiceProcesses
 
 SERVICE = "rpu-concentrator"
@@ -46,7 +49,7 @@ class RpuConcentratorProcess:
     @property
     def client_key(self) -> Path:
         """The establishments' private key (one pair for all the accounts this helper creates)."""
-        return rpu_client_key(self.var / "rpu" / "clients")
+        return establishment_key(self.var / "rpu" / "clients")
 
     def env(self) -> dict[str, str]:
         return {
@@ -71,7 +74,7 @@ class RpuConcentratorProcess:
         await wait_for_port("127.0.0.1", self.port, timeout_s)
 
     def pid(self) -> int | None:
-        return stack.service_pid(self.var, SERVICE)
+        return service_pid(self.var, SERVICE)
 
     def kill(self) -> None:
         """SIGKILL: no handler finishes, no offset is committed, the open transaction dies with its connection."""
@@ -87,7 +90,8 @@ class RpuConcentratorProcess:
         return self.processes.log(SERVICE) if self.processes is not None else ""
 
     async def add_establishments(self, finess: Iterable[str]) -> None:
-        await ensure_rpu_accounts(self.database_url, list(finess), self.client_key.with_suffix(".pub"))
+        """An account per FINESS (when it has none yet), authenticated by `client_key`."""
+        await add_establishment_accounts(self.database_url, finess, self.client_key.with_suffix(".pub"))
 
     async def push_openssh(self, finess: str, files: Iterable[Path]) -> tuple[int, str]:
         """Upload with the OpenSSH `sftp` client in batch mode, as most establishments' scripts do: each file put
@@ -122,6 +126,21 @@ class RpuConcentratorProcess:
         ):  # fmt: skip
             for path in files:
                 await sftp.put(str(path), f"depot/{path.name}")
+
+
+async def add_establishment_accounts(database_url: str, finess: Iterable[str], public_key: Path) -> None:
+    """Active establishment accounts (named by their FINESS) with this OpenSSH public key; existing ones kept."""
+    key = public_key.read_text().strip()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.executemany(
+            """INSERT INTO rpu_account (account, role, finess, public_keys)
+               VALUES ($1::text, 'etablissement', $1::text, $2::text[])
+               ON CONFLICT (account) DO NOTHING""",
+            [(number, [key]) for number in finess],
+        )
+    finally:
+        await conn.close()
 
 
 async def processed_files(db: asyncpg.Connection | asyncpg.Pool, file_ids: Iterable[str]) -> dict[str, str]:
