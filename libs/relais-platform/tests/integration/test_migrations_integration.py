@@ -1,10 +1,7 @@
 import asyncpg
-import pytest
 
 from relais_platform.database import apply_migrations
 from relais_testing.infra import ROOT
-
-pytestmark = pytest.mark.integration
 
 
 async def test_migrations_are_versioned_and_applied_once(database_url: str) -> None:

@@ -1,8 +1,6 @@
 """docker-compose.yml cannot run here (no Docker engine): check that it parses, names every service, and that every
 setting it passes is one the service really reads."""
 
-from pathlib import Path
-
 import pytest
 import yaml
 from pydantic_settings import BaseSettings
@@ -11,8 +9,9 @@ from relais_decryptor.settings import DecryptorSettings
 from relais_fetcher.settings import FetcherSettings, SftpSettings
 from relais_platform.settings import DatabaseSettings, KafkaSettings, StorageSettings, TelemetrySettings
 from relais_rpu_concentrator.settings import ConcentratorSettings
+from relais_stack import project_root
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = project_root()
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists())
 
 

@@ -10,15 +10,12 @@ import sys
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from relais_platform.tracefile import read_spans
 from relais_stack import SERVICES
 from relais_synthetic.finess import generate_referential, write_referential_files
 from relais_testing.infra import Infra, SftpServer
 from relais_testing.processes import ServiceProcesses
-
-pytestmark = pytest.mark.integration
 
 PIPELINE = ("fetcher", "decryptor", "transformer", "loader")
 

@@ -3,7 +3,6 @@
 import asyncio
 import json
 
-import pytest
 from aiokafka import AIOKafkaConsumer
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -11,8 +10,6 @@ from relais_contracts import SourceMissing, SourceSystem, Topic
 from relais_platform.broker import PoisonMessage, make_broker
 from relais_platform.settings import KafkaSettings
 from relais_platform.topics import ensure_topics
-
-pytestmark = pytest.mark.integration
 
 
 async def _drain(

@@ -9,13 +9,10 @@ import uuid
 from datetime import date, timedelta
 
 import asyncpg
-import pytest
 from typer.testing import CliRunner
 
 from relais_cli.rpu import rpu_app
 from relais_synthetic.finess import random_finess
-
-pytestmark = pytest.mark.integration
 
 
 def a_finess() -> str:

@@ -69,8 +69,6 @@ from relais_testing.pipeline import (
 )
 from relais_testing.processes import ServiceProcesses
 
-pytestmark = pytest.mark.integration
-
 PIPELINE = ("fetcher", "decryptor", "transformer", "loader")
 N = 2026  # DIAMANT's reference year, set on the transformer: the test does not move with the calendar
 EXTRACTED = date(2026, 11, 20)

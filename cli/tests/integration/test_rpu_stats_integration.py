@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 from typer.testing import CliRunner
 
 from relais_cli.rpu import rpu_app
@@ -19,8 +18,6 @@ from relais_rpu_concentrator.adapters.fs_receipts import FileSystemReceipts
 from relais_rpu_concentrator.adapters.pg_passages import PostgresPassageStore
 from relais_rpu_concentrator.integration.use_case import FileSettlement, RpuIntegration
 from relais_synthetic.rpu import day_records, synthetic_region, write_days
-
-pytestmark = pytest.mark.integration
 
 
 @dataclass
